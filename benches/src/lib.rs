@@ -1,0 +1,1 @@
+//! Benchmarks of purezmq, side by side with other ZeroMQ stacks.

@@ -1,0 +1,1 @@
+//! Helpers for testing purezmq against libzmq through pyzmq.

@@ -1,0 +1,6 @@
+//! ZeroMQ sockets in pure Rust.
+//!
+//! The socket types, transports and engine land with the sockets work; today this crate
+//! re-exports the wire protocol so applications can already depend on one name.
+
+pub use purezmq_zmtp as zmtp;
