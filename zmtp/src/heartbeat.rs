@@ -79,16 +79,14 @@ impl Heartbeat {
     /// Checks the deadlines: fails if the peer is dead, returns a PING to send if one
     /// is due.
     pub(crate) fn poll(&mut self, now: Instant) -> Result<Option<Ping>, Error> {
-        if let Some((at, ttl)) = self.ttl {
-            if now >= at {
-                return Err(Error::TtlExpired { ttl });
-            }
+        if let Some((at, ttl)) = self.ttl
+            && now >= at
+        {
+            return Err(Error::TtlExpired { ttl });
         }
-        if let Some(at) = self.timeout_at {
-            if now >= at {
-                let timeout = self.timeout();
-                return Err(Error::HeartbeatTimeout { timeout });
-            }
+        if self.timeout_at.is_some_and(|at| now >= at) {
+            let timeout = self.timeout();
+            return Err(Error::HeartbeatTimeout { timeout });
         }
         match (self.next_ping, self.config.interval) {
             (Some(at), Some(ivl)) if now >= at => {

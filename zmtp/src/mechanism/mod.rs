@@ -148,13 +148,13 @@ pub trait Mechanism: Send {
 /// ours. Like libzmq, a peer that announces no socket type is let through.
 pub fn parse_peer_metadata(ctx: &Context<'_>, data: &Bytes) -> Result<Metadata, Error> {
     let metadata = Metadata::parse(data)?;
-    if let Some(peer) = metadata.get(SOCKET_TYPE) {
-        if !ctx.socket_type.accepts(peer) {
-            return Err(Error::IncompatibleSocketType {
-                ours: ctx.socket_type,
-                peer: lossy(peer),
-            });
-        }
+    if let Some(peer) = metadata.get(SOCKET_TYPE)
+        && !ctx.socket_type.accepts(peer)
+    {
+        return Err(Error::IncompatibleSocketType {
+            ours: ctx.socket_type,
+            peer: lossy(peer),
+        });
     }
     Ok(metadata)
 }
