@@ -23,7 +23,7 @@ pub const MAX_HEADER_LEN: usize = 9;
 /// One decoded frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame {
-    /// The frame's flags (only [`MORE`] and [`COMMAND`] matter once decoded).
+    /// The frame's [`MORE`] and [`COMMAND`] flags ([`LONG`] is the header's business).
     pub flags: u8,
     /// The frame's body.
     pub body: Bytes,
@@ -143,7 +143,10 @@ impl FrameDecoder {
         }
         buf.advance(header_len);
         let body = buf.split_to(size as usize).freeze();
-        Ok(Some(Frame { flags, body }))
+        Ok(Some(Frame {
+            flags: flags & (MORE | COMMAND),
+            body,
+        }))
     }
 }
 
