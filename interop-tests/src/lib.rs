@@ -1,1 +1,26 @@
 //! Helpers for testing purezmq against libzmq through pyzmq.
+//!
+//! This crate owns the Python side of the interop tests:
+//!
+//! * [`python`] gives the path of an interpreter that can `import zmq`, from a
+//!   virtual environment created on first use under the workspace's target
+//!   directory, with pyzmq [`PYZMQ_VERSION`] (which bundles libzmq
+//!   [`LIBZMQ_VERSION`]);
+//! * [`PyPeer`] runs one of the scripts in `interop-tests/python/` as a child
+//!   process and reads its output line by line, with timeouts.
+//!
+//! The scripts there also include `capture_vectors.py`, which regenerates the
+//! byte-exact libzmq test vectors in `zmtp/tests/vectors/`.
+
+mod peer;
+mod venv;
+
+pub use peer::PyPeer;
+pub use venv::python;
+
+/// The pyzmq release installed into the virtual environment.
+pub const PYZMQ_VERSION: &str = "27.1.0";
+
+/// The libzmq release that [`PYZMQ_VERSION`] bundles; [`python`] refuses an
+/// environment whose `zmq.zmq_version()` reports anything else.
+pub const LIBZMQ_VERSION: &str = "4.3.5";
