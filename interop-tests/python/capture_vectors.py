@@ -26,7 +26,7 @@ from zmq.auth.thread import ThreadAuthenticator
 
 import vectors_readme
 from zmtp_raw import (
-    SILENCE, Raw, command, frame, greeting, hello, metadata, ping, ready, signature,
+    Raw, command, frame, greeting, hello, metadata, ping, ready, signature,
 )
 
 ROUTING_ID = b"client"
