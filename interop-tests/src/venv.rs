@@ -75,14 +75,15 @@ fn build(venv: &Path) {
     let parent = venv.parent().expect("the venv path has a parent directory");
     fs::create_dir_all(parent)
         .unwrap_or_else(|e| panic!("could not create {}: {e}", parent.display()));
-    let staging = parent.join(unique_name("pyzmq-venv.staging"));
+    let guard = Staging(parent.join(unique_name("pyzmq-venv.staging")));
+    let staging = guard.0.as_path();
 
     let base = std::env::var_os("PUREZMQ_PYTHON").unwrap_or_else(|| OsString::from("python3"));
     run(
-        Command::new(base).arg("-m").arg("venv").arg(&staging),
+        Command::new(base).arg("-m").arg("venv").arg(staging),
         "creating the virtual environment (is python3 with the venv module installed?)",
     );
-    let python = interpreter(&staging);
+    let python = interpreter(staging);
     run(
         Command::new(&python)
             .args([
@@ -108,7 +109,17 @@ fn build(venv: &Path) {
     fs::write(staging.join(MARKER), PYZMQ_VERSION)
         .unwrap_or_else(|e| panic!("could not write the marker in {}: {e}", staging.display()));
 
-    publish(&staging, venv);
+    publish(staging, venv);
+}
+
+/// A staging directory, removed on drop so that a failed build leaves no
+/// debris (after a successful rename it no longer exists and this is a no-op).
+struct Staging(PathBuf);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Atomically renames `staging` to `venv`, unless another builder won.
@@ -133,8 +144,8 @@ fn publish(staging: &Path, venv: &Path) {
             venv.display()
         );
     }
-    // Another process published a complete environment first; ours is surplus.
-    let _ = fs::remove_dir_all(staging);
+    // Another process published a complete environment first; ours is
+    // surplus and `Staging` removes it.
 }
 
 /// `prefix` made unique to this process and moment.
