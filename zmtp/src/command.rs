@@ -23,6 +23,12 @@ pub const PING: &[u8] = b"PING";
 /// Name of the PONG command.
 pub const PONG: &[u8] = b"PONG";
 
+/// The start of the ERROR command libzmq 4.3.5's PLAIN mechanism sends: its source
+/// writes the prefix as the C literal `"\x05ERROR"`, whose hex escape swallows the `E`,
+/// so the name length octet is `0x5E` and the name `RROR`. libzmq's PLAIN client
+/// recognises only this form.
+pub const LIBZMQ_PLAIN_ERROR_PREFIX: &[u8] = b"\x5eRROR";
+
 /// The most context octets PONG echoes from a PING (RFC 37).
 pub const MAX_PING_CONTEXT: usize = 16;
 
@@ -43,6 +49,12 @@ impl Command {
         };
         let name_end = 1 + usize::from(name_len);
         if name_len == 0 || body.len() < name_end {
+            if body.starts_with(LIBZMQ_PLAIN_ERROR_PREFIX) {
+                return Ok(Command {
+                    name: Bytes::from_static(ERROR),
+                    data: body.slice(LIBZMQ_PLAIN_ERROR_PREFIX.len()..),
+                });
+            }
             return Err(Error::malformed(
                 b"unnamed",
                 "command name length runs past the frame",
@@ -122,6 +134,17 @@ impl ErrorCommand {
         let reason = &reason[..reason.len().min(255)];
         Command::encode(ERROR, &[&[reason.len() as u8], reason])
     }
+
+    /// The body libzmq 4.3.5's PLAIN mechanism sends for ERROR (see
+    /// [`LIBZMQ_PLAIN_ERROR_PREFIX`]).
+    pub fn encode_libzmq_plain(reason: &[u8]) -> Bytes {
+        let reason = &reason[..reason.len().min(255)];
+        let mut out = BytesMut::with_capacity(LIBZMQ_PLAIN_ERROR_PREFIX.len() + 1 + reason.len());
+        out.put_slice(LIBZMQ_PLAIN_ERROR_PREFIX);
+        out.put_u8(reason.len() as u8);
+        out.put_slice(reason);
+        out.freeze()
+    }
 }
 
 /// PING (RFC 37): asks for a PONG, and announces how long the peer may stay silent.
@@ -177,6 +200,18 @@ mod tests {
                 "{body:?}"
             );
         }
+    }
+
+    #[test]
+    fn libzmq_plain_error_reads_as_error() {
+        let body = ErrorCommand::encode_libzmq_plain(b"400");
+        assert_eq!(&body[..], b"\x5eRROR\x03400");
+        let cmd = Command::parse(body).expect("libzmq's form");
+        assert!(cmd.is(ERROR));
+        assert_eq!(
+            ErrorCommand::parse(&cmd.data).map(|e| e.reason),
+            Ok(Bytes::from_static(b"400"))
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 use bytes::{Buf, Bytes, BytesMut};
 use core::time::Duration;
 
-use crate::command::{self, Command, ErrorCommand, Ping};
+use crate::command::{self, Command, Ping};
 use crate::error::Error;
 use crate::frame::{COMMAND, Frame, FrameDecoder, MORE};
 use crate::greeting::{Greeting, GreetingExchange, Version};
@@ -324,8 +324,8 @@ impl Connection {
                 _ => None,
             };
             if let Some(reason) = reason {
-                self.send
-                    .push_frame(COMMAND, &ErrorCommand::encode(reason.as_bytes()));
+                let command = self.mechanism.error_command(reason.as_bytes());
+                self.send.push_frame(COMMAND, &command);
             }
         }
         self.state = State::Failed;

@@ -52,7 +52,7 @@ pub mod time;
 
 pub use connection::{Config, Connection, Event, PeerInfo};
 pub use error::Error;
-pub use greeting::{Greeting, MechanismName, Version};
+pub use greeting::{Greeting, GreetingExchange, MechanismName, Version};
 pub use heartbeat::HeartbeatConfig;
 pub use mechanism::{AuthReply, AuthRequest, Mechanism};
 pub use message::Message;

@@ -127,6 +127,11 @@ pub trait Mechanism: Send {
     /// The peer's metadata, once ready.
     fn take_peer_metadata(&mut self) -> Metadata;
 
+    /// The body of the ERROR command that refuses the peer with `reason`.
+    fn error_command(&self, reason: &[u8]) -> Bytes {
+        crate::command::ErrorCommand::encode(reason)
+    }
+
     /// Whether frames after the handshake pass through [`encrypt`](Self::encrypt) and
     /// [`decrypt`](Self::decrypt). NULL and PLAIN leave them alone.
     fn encrypts(&self) -> bool {

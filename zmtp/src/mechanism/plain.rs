@@ -248,6 +248,12 @@ impl Mechanism for PlainServer {
         Ok(())
     }
 
+    /// libzmq's form of ERROR, which libzmq's PLAIN clients need to see the refusal
+    /// as one (see [`command::LIBZMQ_PLAIN_ERROR_PREFIX`]); purezmq's client reads both.
+    fn error_command(&self, reason: &[u8]) -> Bytes {
+        command::ErrorCommand::encode_libzmq_plain(reason)
+    }
+
     fn auth_request(&mut self) -> Option<AuthRequest> {
         let (username, password) = self.credentials.take()?;
         Some(AuthRequest {
