@@ -255,14 +255,10 @@ impl Connection {
     pub fn auth_reply(&mut self, reply: AuthReply, now: Instant) -> Result<(), Error> {
         self.check_alive()?;
         let accepted = reply.is_accepted().then(|| reply.clone());
-        let result = self
-            .mechanism
-            .auth_reply(reply)
-            .and_then(|()| {
-                self.auth = accepted;
-                self.pump_handshake(now)
-            })
-            .and_then(|()| self.process_received(now));
+        let result = self.mechanism.auth_reply(reply).and_then(|()| {
+            self.auth = accepted;
+            self.pump_handshake(now)
+        });
         result.map_err(|e| self.fail(e))
     }
 
