@@ -32,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    assert_eq!(at_once, by_byte, "verdict depends on how the greeting is split");
+    assert_eq!(
+        at_once, by_byte,
+        "verdict depends on how the greeting is split"
+    );
 
     if let Some(bytes) = data.first_chunk::<64>() {
         black_box(Greeting::decode(bytes).ok());

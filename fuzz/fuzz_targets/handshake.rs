@@ -63,8 +63,14 @@ fuzz_target!(|data: &[u8]| {
         }
         black_box(conn.send_buffer().take_all());
         if result.is_err() {
-            assert!(conn.failure().is_some(), "an error leaves the connection failed");
-            assert!(conn.feed(b"more", now).is_err(), "a failed connection stays failed");
+            assert!(
+                conn.failure().is_some(),
+                "an error leaves the connection failed"
+            );
+            assert!(
+                conn.feed(b"more", now).is_err(),
+                "a failed connection stays failed"
+            );
             return;
         }
     }
