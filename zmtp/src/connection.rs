@@ -14,7 +14,6 @@
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 use bytes::{Buf, Bytes, BytesMut};
 use core::time::Duration;
 
@@ -84,8 +83,9 @@ pub struct PeerInfo {
 /// Something that happened on the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// The handshake completed; messages may flow.
-    HandshakeSucceeded(PeerInfo),
+    /// The handshake completed; messages may flow. (Boxed: it happens once, and
+    /// keeps the events that happen per message small.)
+    HandshakeSucceeded(Box<PeerInfo>),
     /// The mechanism needs the peer authenticated: answer with
     /// [`Connection::auth_reply`].
     AuthenticationRequested(AuthRequest),
@@ -122,7 +122,7 @@ pub struct Connection {
     send: SendBuffer,
     events: VecDeque<Event>,
     /// Frames of the message being received, and their total size.
-    partial: Vec<Bytes>,
+    partial: Message,
     partial_size: u64,
     heartbeat: Heartbeat,
     handshake_deadline: Option<Instant>,
@@ -169,7 +169,7 @@ impl Connection {
             recv: BytesMut::new(),
             send,
             events: VecDeque::new(),
-            partial: Vec::new(),
+            partial: Message::new(),
             partial_size: 0,
             heartbeat: Heartbeat::new(config.heartbeat),
             handshake_deadline: config.handshake_timeout.map(|t| now + t),
@@ -414,7 +414,8 @@ impl Connection {
         if version.has_commands_of_3_1() {
             self.heartbeat.start(now);
         }
-        self.events.push_back(Event::HandshakeSucceeded(peer));
+        self.events
+            .push_back(Event::HandshakeSucceeded(Box::new(peer)));
     }
 
     fn ready_frame(&mut self, frame: Frame, now: Instant) -> Result<(), Error> {
@@ -438,11 +439,11 @@ impl Connection {
             return Ok(());
         }
         self.partial_size = 0;
-        let frames = core::mem::take(&mut self.partial);
-        let event = match (&frames[..], self.socket_type.receives_subscriptions()) {
+        let message = core::mem::take(&mut self.partial);
+        let event = match (message.frames(), self.socket_type.receives_subscriptions()) {
             ([only], true) if only.first() == Some(&1) => Event::Subscribe(only.slice(1..)),
             ([only], true) if only.first() == Some(&0) => Event::Cancel(only.slice(1..)),
-            _ => Event::Message(Message::from(frames)),
+            _ => Event::Message(message),
         };
         self.events.push_back(event);
         Ok(())

@@ -4,9 +4,26 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 
 /// A message: one or more frames, delivered and sent atomically.
+///
+/// Most messages have one frame; that frame is held inline, so receiving or building
+/// such a message allocates nothing beyond the frame's own `Bytes`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Message {
-    frames: Vec<Bytes>,
+    frames: Frames,
+}
+
+/// Invariant: `Many` never holds exactly one frame, so that the derived equality
+/// and hash see one representation per message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Frames {
+    One(Bytes),
+    Many(Vec<Bytes>),
+}
+
+impl Default for Frames {
+    fn default() -> Frames {
+        Frames::Many(Vec::new())
+    }
 }
 
 impl Message {
@@ -17,42 +34,66 @@ impl Message {
 
     /// Appends a frame.
     pub fn push(&mut self, frame: impl Into<Bytes>) {
-        self.frames.push(frame.into());
+        let frame = frame.into();
+        match &mut self.frames {
+            Frames::Many(frames) if frames.is_empty() => self.frames = Frames::One(frame),
+            Frames::Many(frames) => frames.push(frame),
+            Frames::One(first) => {
+                let first = core::mem::take(first);
+                self.frames = Frames::Many(alloc::vec![first, frame]);
+            }
+        }
     }
 
     /// Inserts a frame at the front (a routing envelope, say).
     pub fn push_front(&mut self, frame: impl Into<Bytes>) {
-        self.frames.insert(0, frame.into());
+        let mut frames = self.take_frames();
+        frames.insert(0, frame.into());
+        *self = Message::from(frames);
     }
 
     /// The frames in order.
     pub fn frames(&self) -> &[Bytes] {
-        &self.frames
+        match &self.frames {
+            Frames::One(frame) => core::slice::from_ref(frame),
+            Frames::Many(frames) => frames,
+        }
     }
 
     /// The frames, to take apart.
-    pub fn into_frames(self) -> Vec<Bytes> {
-        self.frames
+    pub fn into_frames(mut self) -> Vec<Bytes> {
+        self.take_frames()
+    }
+
+    fn take_frames(&mut self) -> Vec<Bytes> {
+        match core::mem::take(&mut self.frames) {
+            Frames::One(frame) => alloc::vec![frame],
+            Frames::Many(frames) => frames,
+        }
     }
 
     /// How many frames there are.
     pub fn len(&self) -> usize {
-        self.frames.len()
+        self.frames().len()
     }
 
     /// Whether there are no frames.
     pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+        self.frames().is_empty()
     }
 
     /// Total octets over all frames.
     pub fn size(&self) -> usize {
-        self.frames.iter().map(Bytes::len).sum()
+        self.frames().iter().map(Bytes::len).sum()
     }
 }
 
 impl From<Vec<Bytes>> for Message {
-    fn from(frames: Vec<Bytes>) -> Message {
+    fn from(mut frames: Vec<Bytes>) -> Message {
+        let frames = match frames.len() {
+            1 => Frames::One(frames.pop().unwrap_or_default()),
+            _ => Frames::Many(frames),
+        };
         Message { frames }
     }
 }
@@ -60,7 +101,7 @@ impl From<Vec<Bytes>> for Message {
 impl From<Bytes> for Message {
     fn from(frame: Bytes) -> Message {
         Message {
-            frames: alloc::vec![frame],
+            frames: Frames::One(frame),
         }
     }
 }
@@ -76,6 +117,37 @@ impl<'a> IntoIterator for &'a Message {
     type IntoIter = core::slice::Iter<'a, Bytes>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.frames.iter()
+        self.frames().iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(m: &Message) -> Vec<&[u8]> {
+        m.frames().iter().map(|f| &f[..]).collect()
+    }
+
+    #[test]
+    fn grows_from_none_to_one_to_many_and_back_to_parts() {
+        let mut m = Message::new();
+        assert!(m.is_empty());
+        m.push("a");
+        assert_eq!(frames(&m), [b"a"]);
+        m.push("b");
+        m.push_front("id");
+        assert_eq!(frames(&m), [&b"id"[..], b"a", b"b"]);
+        assert_eq!(m.size(), 4);
+        assert_eq!(m.into_frames().len(), 3);
+    }
+
+    #[test]
+    fn one_frame_messages_are_equal_however_they_were_built() {
+        let mut pushed = Message::new();
+        pushed.push("x");
+        let from_vec = Message::from(alloc::vec![Bytes::from_static(b"x")]);
+        assert_eq!(pushed, Message::from("x"));
+        assert_eq!(from_vec, Message::from("x"));
     }
 }

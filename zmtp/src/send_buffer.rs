@@ -15,6 +15,9 @@ use crate::frame::{MAX_HEADER_LEN, encode_header};
 /// as their own chunk.
 pub const COPY_THRESHOLD: usize = 1024;
 
+/// How much room the header buffer takes at a time.
+const TAIL_CHUNK: usize = 16 * 1024;
+
 /// Octets waiting to be written to the peer.
 #[derive(Debug, Default)]
 pub struct SendBuffer {
@@ -49,6 +52,11 @@ impl SendBuffer {
 
     /// Appends one frame: its header, then its body.
     pub fn push_frame(&mut self, flags: u8, body: &Bytes) {
+        // Headers share allocations of TAIL_CHUNK octets, even after a large payload
+        // sealed the previous one.
+        if self.tail.capacity() - self.tail.len() < MAX_HEADER_LEN + COPY_THRESHOLD {
+            self.tail.reserve(TAIL_CHUNK);
+        }
         let mut header = [0; MAX_HEADER_LEN];
         let n = encode_header(&mut header, flags, body.len());
         self.tail.extend_from_slice(&header[..n]);
