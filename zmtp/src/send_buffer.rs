@@ -15,7 +15,7 @@ use crate::frame::{MAX_HEADER_LEN, encode_header};
 /// as their own chunk.
 pub const COPY_THRESHOLD: usize = 1024;
 
-/// How much room the header buffer takes at a time.
+/// How much room the header buffer takes at a time once large payloads are queued.
 const TAIL_CHUNK: usize = 16 * 1024;
 
 /// Octets waiting to be written to the peer.
@@ -52,11 +52,6 @@ impl SendBuffer {
 
     /// Appends one frame: its header, then its body.
     pub fn push_frame(&mut self, flags: u8, body: &Bytes) {
-        // Headers share allocations of TAIL_CHUNK octets, even after a large payload
-        // sealed the previous one.
-        if self.tail.capacity() - self.tail.len() < MAX_HEADER_LEN + COPY_THRESHOLD {
-            self.tail.reserve(TAIL_CHUNK);
-        }
         let mut header = [0; MAX_HEADER_LEN];
         let n = encode_header(&mut header, flags, body.len());
         self.tail.extend_from_slice(&header[..n]);
@@ -72,6 +67,11 @@ impl SendBuffer {
         } else {
             if !self.tail.is_empty() {
                 self.sealed.push_back(self.tail.split().freeze());
+                // Without room left, the next header would get an allocation of its
+                // own: let the headers to come share one.
+                if self.tail.capacity() < MAX_HEADER_LEN {
+                    self.tail.reserve(TAIL_CHUNK);
+                }
             }
             self.sealed.push_back(body.clone());
         }
