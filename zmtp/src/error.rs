@@ -160,21 +160,28 @@ pub enum Error {
 
 impl Error {
     /// Whether the failure is an authentication failure (a monitor's
-    /// HANDSHAKE_FAILED_AUTH) rather than a protocol violation or a timeout.
+    /// HANDSHAKE_FAILED_AUTH) rather than a protocol violation or a timeout: our own
+    /// refusal, or the peer's ERROR carrying a ZAP status code, as libzmq counts it.
     pub fn is_authentication_failure(&self) -> bool {
-        matches!(self, Error::AuthenticationFailed { .. })
+        match self {
+            Error::AuthenticationFailed { .. } => true,
+            Error::PeerRefused { reason } => {
+                reason.len() == 3 && reason.bytes().all(|b| b.is_ascii_digit())
+            }
+            _ => false,
+        }
     }
 
     /// Whether the peer broke a protocol rule (a monitor's HANDSHAKE_FAILED_PROTOCOL).
     pub fn is_protocol_violation(&self) -> bool {
-        !matches!(
-            self,
-            Error::AuthenticationFailed { .. }
-                | Error::HandshakeTimeout { .. }
-                | Error::HeartbeatTimeout { .. }
-                | Error::TtlExpired { .. }
-                | Error::NotReady
-        )
+        !self.is_authentication_failure()
+            && !matches!(
+                self,
+                Error::HandshakeTimeout { .. }
+                    | Error::HeartbeatTimeout { .. }
+                    | Error::TtlExpired { .. }
+                    | Error::NotReady
+            )
     }
 
     pub(crate) fn malformed(command: &[u8], reason: &'static str) -> Error {
@@ -204,4 +211,21 @@ pub(crate) fn lossy(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_error_with_a_zap_status_is_an_authentication_failure() {
+        let refused = |reason: &str| Error::PeerRefused {
+            reason: reason.into(),
+        };
+        assert!(refused("400").is_authentication_failure());
+        assert!(!refused("400").is_protocol_violation());
+        assert!(!refused("invalid socket type").is_authentication_failure());
+        assert!(refused("invalid socket type").is_protocol_violation());
+        assert!(!Error::NotReady.is_protocol_violation());
+    }
 }
