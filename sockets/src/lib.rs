@@ -4,6 +4,7 @@
 //! re-exports the wire protocol so applications can already depend on one name, and
 //! holds the first mechanisms the socket types share, in [`pattern`].
 
+pub mod endpoint;
 pub mod options;
 pub mod pattern;
 
