@@ -834,4 +834,60 @@ mod tests {
             })
         );
     }
+
+    mod properties {
+        use super::*;
+
+        use proptest::prelude::*;
+
+        fn host() -> impl Strategy<Value = Host> {
+            prop_oneof![
+                Just(Host::Any),
+                any::<IpAddr>().prop_map(Host::Ip),
+                "[a-z][a-z0-9.-]{0,20}".prop_map(Host::Name),
+                (any::<Ipv6Addr>(), "[a-z0-9]{1,8}")
+                    .prop_map(|(ip, zone)| Host::Name(format!("{ip}%{zone}"))),
+            ]
+        }
+
+        fn port() -> impl Strategy<Value = Port> {
+            prop_oneof![Just(Port::Any), any::<u16>().prop_map(Port::Number)]
+        }
+
+        fn endpoint() -> impl Strategy<Value = Endpoint> {
+            let tcp = (host(), port(), proptest::option::of((host(), port()))).prop_map(
+                |(host, port, source)| {
+                    let endpoint = TcpEndpoint::new(host, port);
+                    Endpoint::Tcp(match source {
+                        Some((host, port)) => endpoint.with_source(TcpSource::new(host, port)),
+                        None => endpoint,
+                    })
+                },
+            );
+            let ipc = prop_oneof![
+                Just(IpcEndpoint::Any),
+                ".+".prop_map(IpcEndpoint::Abstract),
+                "[^@*].*".prop_map(|path| IpcEndpoint::Path(path.into())),
+            ]
+            .prop_map(Endpoint::Ipc);
+            let inproc = ".{1,256}".prop_map(Endpoint::Inproc);
+            prop_oneof![tcp, ipc, inproc]
+        }
+
+        proptest! {
+            #[test]
+            fn every_endpoint_displays_to_text_that_parses_back_to_it(endpoint in endpoint()) {
+                prop_assert_eq!(Endpoint::parse(&endpoint.to_string()), Ok(endpoint));
+            }
+
+            #[test]
+            fn any_text_parses_or_errors_and_what_parses_round_trips(
+                text in "(tcp|ipc|inproc|pgm)?(://)?[a-z0-9:;*@%/\\[\\].-]{0,24}",
+            ) {
+                if let Ok(endpoint) = Endpoint::parse(&text) {
+                    prop_assert_eq!(Endpoint::parse(&endpoint.to_string()), Ok(endpoint));
+                }
+            }
+        }
+    }
 }
