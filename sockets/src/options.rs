@@ -165,14 +165,14 @@ pub enum Security {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OptionsError {
     /// A routing id is too long.
-    #[error(
-        "{option} is {len} bytes long; use at most 255 bytes (or an empty routing id to have one generated)"
-    )]
+    #[error("{option} is {len} bytes long; use at most 255 bytes ({unset_hint})")]
     RoutingIdTooLong {
         /// `ZMQ_ROUTING_ID` or `ZMQ_CONNECT_ROUTING_ID`.
         option: &'static str,
         /// Its length in bytes.
         len: usize,
+        /// How to have a routing id generated instead, which differs per option.
+        unset_hint: &'static str,
     },
     /// A routing id starts with a zero byte, which libzmq reserves for generated ids.
     #[error(
@@ -249,12 +249,20 @@ impl Default for Options {
 impl Options {
     /// Checks the options against libzmq's rules; the error says what to change.
     pub fn validate(&self) -> Result<(), OptionsError> {
-        check_routing_id("ZMQ_ROUTING_ID", &self.routing_id)?;
+        check_routing_id(
+            "ZMQ_ROUTING_ID",
+            "or an empty routing id to have one generated",
+            &self.routing_id,
+        )?;
         if let Some(id) = &self.connect_routing_id {
             if id.is_empty() {
                 return Err(OptionsError::ConnectRoutingIdEmpty);
             }
-            check_routing_id("ZMQ_CONNECT_ROUTING_ID", id)?;
+            check_routing_id(
+                "ZMQ_CONNECT_ROUTING_ID",
+                "or None to have one generated",
+                id,
+            )?;
         }
         if let Security::PlainClient { username, password } = &self.security {
             check_credential("ZMQ_PLAIN_USERNAME", username)?;
@@ -292,12 +300,17 @@ impl Options {
     }
 }
 
-/// An empty routing id is allowed (one is generated); a set one has libzmq's limits.
-fn check_routing_id(option: &'static str, id: &[u8]) -> Result<(), OptionsError> {
+/// A set routing id has libzmq's limits; `unset_hint` says how to leave it unset.
+fn check_routing_id(
+    option: &'static str,
+    unset_hint: &'static str,
+    id: &[u8],
+) -> Result<(), OptionsError> {
     if id.len() > MAX_NAME_LEN {
         return Err(OptionsError::RoutingIdTooLong {
             option,
             len: id.len(),
+            unset_hint,
         });
     }
     if id.first() == Some(&0) {
@@ -449,7 +462,7 @@ mod tests {
         assert_eq!(
             error(options),
             "ZMQ_CONNECT_ROUTING_ID is 300 bytes long; use at most 255 bytes \
-             (or an empty routing id to have one generated)"
+             (or None to have one generated)"
         );
     }
 

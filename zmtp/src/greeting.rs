@@ -241,11 +241,6 @@ impl GreetingExchange {
         }
         Greeting::decode(&self.theirs).map(|g| (n, Some(g)))
     }
-
-    /// Whether the peer's whole greeting has arrived.
-    pub fn is_complete(&self) -> bool {
-        self.received == GREETING_LEN
-    }
 }
 
 #[cfg(test)]
