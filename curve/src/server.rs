@@ -1,0 +1,345 @@
+//! The server side of CurveZMQ.
+//!
+//! Between WELCOME and INITIATE the server remembers only a cookie key: its transient
+//! secret key s' travels in the cookie, sealed under that key, and comes back with
+//! INITIATE. Each connection draws its own cookie key when it sends WELCOME and
+//! zeroizes it as soon as INITIATE arrives, so no cookie key outlives the handshake
+//! timeout, and a cookie opens only on the connection it was made for.
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use bytes::Bytes;
+use purezmq_zmtp::command::{self, Command};
+use purezmq_zmtp::frame::Frame;
+use purezmq_zmtp::mechanism::{
+    AuthReply, AuthRequest, Context, Mechanism, parse_peer_metadata, refused,
+};
+use purezmq_zmtp::{Error, MechanismName, Metadata, SendBuffer};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::crypto::{self, BoxKey, Rng};
+use crate::error::CurveError;
+use crate::key::{KeyPair, PublicKey, SecretKey};
+use crate::session::{Nonces, Session};
+use crate::wire;
+
+/// The server side of CURVE: holds the server's long-term keys, accepts clients that
+/// know its public key, and encrypts everything after the handshake.
+///
+/// [`new`](Self::new) admits every client, as libzmq does without a ZAP handler (the
+/// guide's Stonehouse pattern); [`with_authentication`](Self::with_authentication)
+/// asks the caller about each client's long-term public key (Ironhouse).
+pub struct CurveServer {
+    keys: KeyPair,
+    authenticate: bool,
+    rng: Rng,
+    state: State,
+    nonces: Nonces,
+    /// The client's transient key, from HELLO until WELCOME is sealed.
+    client_transient: Option<PublicKey>,
+    /// The cookie key, from WELCOME until INITIATE.
+    cookie_key: Option<Zeroizing<[u8; 32]>>,
+    /// The session's key, from INITIATE until READY is sealed.
+    session_key: Option<BoxKey>,
+    client_key: Option<PublicKey>,
+    session: Option<Session>,
+    peer: Option<Metadata>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    AwaitHello,
+    SendWelcome,
+    AwaitInitiate,
+    AwaitAuth,
+    SendReady,
+    Ready,
+}
+
+impl core::fmt::Debug for CurveServer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CurveServer")
+            .field("public", self.keys.public())
+            .field("authenticate", &self.authenticate)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CurveServer {
+    /// A server with the long-term keys `keys` that admits every client; random
+    /// numbers come from the operating system.
+    #[cfg(feature = "getrandom")]
+    pub fn new(keys: KeyPair) -> CurveServer {
+        CurveServer::with_rng(keys, crypto::os_rng())
+    }
+
+    /// A server that asks the caller to authenticate each client: the connection
+    /// raises an authentication request whose one credential is the client's 32-octet
+    /// long-term public key (ZAP mechanism `CURVE`).
+    #[cfg(feature = "getrandom")]
+    pub fn with_authentication(keys: KeyPair) -> CurveServer {
+        CurveServer::with_rng(keys, crypto::os_rng()).authenticating(true)
+    }
+
+    /// A server that admits every client, with random numbers from `rng`.
+    pub fn with_rng(keys: KeyPair, rng: Box<dyn rand_core::CryptoRngCore + Send>) -> CurveServer {
+        CurveServer {
+            keys,
+            authenticate: false,
+            rng,
+            state: State::AwaitHello,
+            nonces: Nonces::new(),
+            client_transient: None,
+            cookie_key: None,
+            session_key: None,
+            client_key: None,
+            session: None,
+            peer: None,
+        }
+    }
+
+    /// Whether to ask the caller to authenticate each client.
+    pub fn authenticating(mut self, authenticate: bool) -> CurveServer {
+        self.authenticate = authenticate;
+        self
+    }
+
+    fn process_hello(&mut self, data: &[u8]) -> Result<(), Error> {
+        if data.len() != wire::HELLO_DATA_LEN {
+            return Err(wire::malformed("HELLO", "not 200 octets"));
+        }
+        let (version, rest) = data.split_at(2);
+        if version != wire::VERSION {
+            return Err(CurveError::UnsupportedVersion {
+                major: version[0],
+                minor: version[1],
+            }
+            .into());
+        }
+        // Like libzmq, the padding's content is not checked: only its length matters.
+        let (client_transient, rest) = rest[wire::HELLO_PADDING..].split_at(32);
+        let (nonce, signature) = rest.split_at(8);
+        let client_transient = PublicKey::try_from(client_transient)
+            .map_err(|_| wire::malformed("HELLO", "client transient key"))?;
+        let nonce = u64::from_be_bytes(nonce.try_into().unwrap_or_default());
+        BoxKey::agree(&client_transient, self.keys.secret())
+            .open(&crypto::short_nonce(crypto::HELLO_PREFIX, nonce), signature)
+            .ok_or(CurveError::HelloBox)?;
+        self.nonces.accept(nonce);
+        self.client_transient = Some(client_transient);
+        self.state = State::SendWelcome;
+        Ok(())
+    }
+
+    fn welcome(&mut self) -> Option<Bytes> {
+        let client_transient = self.client_transient.take()?;
+        let transient = KeyPair::generate_with(&mut *self.rng);
+
+        // The cookie: C' and s' under a fresh cookie key.
+        let mut cookie_key = Zeroizing::new([0u8; 32]);
+        self.rng.fill_bytes(&mut cookie_key[..]);
+        let cookie_nonce = crypto::random_16(&mut self.rng);
+        let mut cookie_plain = Zeroizing::new([0u8; 64]);
+        cookie_plain[..32].copy_from_slice(client_transient.as_bytes());
+        cookie_plain[32..].copy_from_slice(transient.secret().as_bytes());
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(32 + wire::COOKIE_LEN));
+        plaintext.extend_from_slice(transient.public().as_bytes());
+        plaintext.extend_from_slice(&cookie_nonce);
+        BoxKey::symmetric(&cookie_key).seal_into(
+            &crypto::long_nonce(crypto::COOKIE_PREFIX, &cookie_nonce),
+            &cookie_plain[..],
+            &mut plaintext,
+        );
+
+        let welcome_nonce = crypto::random_16(&mut self.rng);
+        let mut data = Vec::with_capacity(wire::WELCOME_DATA_LEN);
+        data.extend_from_slice(&welcome_nonce);
+        BoxKey::agree(&client_transient, self.keys.secret()).seal_into(
+            &crypto::long_nonce(crypto::WELCOME_PREFIX, &welcome_nonce),
+            &plaintext,
+            &mut data,
+        );
+        self.cookie_key = Some(cookie_key);
+        Some(Command::encode(wire::WELCOME, &[&data]))
+    }
+
+    fn process_initiate(&mut self, ctx: &Context<'_>, data: &[u8]) -> Result<(), Error> {
+        if data.len() < wire::INITIATE_MIN_DATA_LEN {
+            return Err(wire::malformed("INITIATE", "shorter than 257 octets"));
+        }
+        // The cookie key serves once, whatever INITIATE holds.
+        let Some(cookie_key) = self.cookie_key.take() else {
+            return Err(wire::unexpected(wire::INITIATE, "the handshake is over"));
+        };
+        let (cookie, rest) = data.split_at(wire::COOKIE_LEN);
+        let (nonce, boxed) = rest.split_at(8);
+
+        let (cookie_nonce, cookie_box) = cookie.split_at(16);
+        let cookie_nonce: &[u8; 16] = cookie_nonce.try_into().unwrap_or(&[0; 16]);
+        let cookie = BoxKey::symmetric(&cookie_key)
+            .open(
+                &crypto::long_nonce(crypto::COOKIE_PREFIX, cookie_nonce),
+                cookie_box,
+            )
+            .ok_or(CurveError::Cookie)?;
+        drop(cookie_key);
+        let (client_transient, transient_secret) = cookie.split_at(32);
+        let client_transient =
+            PublicKey::try_from(client_transient).map_err(|_| CurveError::Cookie)?;
+        let mut secret_bytes = [0u8; 32];
+        secret_bytes.copy_from_slice(transient_secret);
+        let transient_secret = SecretKey::from_bytes(secret_bytes);
+        secret_bytes.zeroize();
+
+        let nonce = u64::from_be_bytes(nonce.try_into().unwrap_or_default());
+        self.nonces.check("INITIATE", nonce)?;
+        let session_key = BoxKey::agree(&client_transient, &transient_secret);
+        let plaintext = session_key
+            .open(&crypto::short_nonce(crypto::INITIATE_PREFIX, nonce), boxed)
+            .ok_or(CurveError::InitiateBox)?;
+        self.nonces.accept(nonce);
+
+        let (client_key, rest) = plaintext.split_at(32);
+        let (vouch_nonce, rest) = rest.split_at(16);
+        let (vouch, metadata) = rest.split_at(wire::VOUCH_BOX_LEN);
+        let client_key = PublicKey::try_from(client_key).map_err(|_| CurveError::Vouch)?;
+        let vouch_nonce: &[u8; 16] = vouch_nonce.try_into().unwrap_or(&[0; 16]);
+        let vouch = BoxKey::agree(&client_key, &transient_secret)
+            .open(
+                &crypto::long_nonce(crypto::VOUCH_PREFIX, vouch_nonce),
+                vouch,
+            )
+            .ok_or(CurveError::Vouch)?;
+        if vouch[..32] != client_transient.as_bytes()[..]
+            || vouch[32..] != self.keys.public().as_bytes()[..]
+        {
+            return Err(CurveError::VouchMismatch.into());
+        }
+
+        self.peer = Some(parse_peer_metadata(ctx, &Bytes::copy_from_slice(metadata))?);
+        self.session_key = Some(session_key);
+        self.client_key = Some(client_key);
+        self.state = if self.authenticate {
+            State::AwaitAuth
+        } else {
+            State::SendReady
+        };
+        Ok(())
+    }
+
+    fn ready(&mut self, ctx: &Context<'_>) -> Option<Bytes> {
+        let key = self.session_key.take()?;
+        let mut metadata = bytes::BytesMut::with_capacity(ctx.metadata.encoded_len());
+        ctx.metadata.encode(&mut metadata);
+        let nonce = self.nonces.next();
+        let mut boxed = Vec::with_capacity(crypto::TAG_LEN + metadata.len());
+        key.seal_into(
+            &crypto::short_nonce(crypto::READY_PREFIX, nonce),
+            &metadata,
+            &mut boxed,
+        );
+        self.session = Some(Session::new(key, true, self.nonces));
+        Some(Command::encode(
+            command::READY,
+            &[&nonce.to_be_bytes(), &boxed],
+        ))
+    }
+}
+
+impl Mechanism for CurveServer {
+    fn name(&self) -> MechanismName {
+        MechanismName::CURVE
+    }
+
+    fn as_server(&self) -> bool {
+        true
+    }
+
+    fn next_command(&mut self, ctx: &Context<'_>) -> Option<Bytes> {
+        match self.state {
+            State::SendWelcome => {
+                let welcome = self.welcome()?;
+                self.state = State::AwaitInitiate;
+                Some(welcome)
+            }
+            State::SendReady => {
+                let ready = self.ready(ctx)?;
+                self.state = State::Ready;
+                Some(ready)
+            }
+            _ => None,
+        }
+    }
+
+    fn process_command(&mut self, ctx: &Context<'_>, cmd: Command) -> Result<(), Error> {
+        if cmd.is(command::ERROR) {
+            return Err(refused(&cmd));
+        }
+        match self.state {
+            State::AwaitHello if cmd.is(wire::HELLO) => self.process_hello(&cmd.data),
+            State::AwaitInitiate if cmd.is(wire::INITIATE) => self.process_initiate(ctx, &cmd.data),
+            State::AwaitHello => Err(wire::unexpected(&cmd.name, "waiting for HELLO")),
+            State::AwaitInitiate => Err(wire::unexpected(&cmd.name, "waiting for INITIATE")),
+            State::AwaitAuth => Err(wire::unexpected(
+                &cmd.name,
+                "waiting for the client to be authenticated",
+            )),
+            _ => Err(wire::unexpected(
+                &cmd.name,
+                "the client has nothing to send",
+            )),
+        }
+    }
+
+    fn auth_request(&mut self) -> Option<AuthRequest> {
+        if self.state != State::AwaitAuth {
+            return None;
+        }
+        let key = self.client_key.take()?;
+        Some(AuthRequest {
+            mechanism: MechanismName::CURVE,
+            credentials: vec![Bytes::copy_from_slice(key.as_bytes())],
+        })
+    }
+
+    fn auth_reply(&mut self, reply: AuthReply) -> Result<(), Error> {
+        if self.state != State::AwaitAuth {
+            return Ok(());
+        }
+        if !reply.is_accepted() {
+            return Err(Error::AuthenticationFailed {
+                status_code: reply.status_code,
+                status_text: reply.status_text,
+            });
+        }
+        self.state = State::SendReady;
+        Ok(())
+    }
+
+    fn is_ready(&self) -> bool {
+        self.state == State::Ready
+    }
+
+    fn take_peer_metadata(&mut self) -> Metadata {
+        self.peer.take().unwrap_or_default()
+    }
+
+    fn encrypts(&self) -> bool {
+        true
+    }
+
+    fn encrypt(&mut self, flags: u8, body: &Bytes, out: &mut SendBuffer) {
+        if let Some(session) = &mut self.session {
+            session.encrypt(flags, body, out);
+        }
+    }
+
+    fn decrypt(&mut self, frame: Frame) -> Result<Frame, Error> {
+        match &mut self.session {
+            Some(session) => session.decrypt(frame),
+            None => Err(Error::NotReady),
+        }
+    }
+}
