@@ -430,4 +430,54 @@ curve
             Some(CertificateError::KeyMismatch)
         );
     }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn saves_loads_and_lists_a_directory() {
+        let dir =
+            std::env::temp_dir().join(alloc::format!("purezmq-curve-certs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut publics = Vec::new();
+        for name in ["alice", "bob"] {
+            let cert = Certificate::new(KeyPair::generate_with(&mut rand_core::OsRng))
+                .with_metadata("name", name);
+            let (public, secret) = cert.save(&dir, name).expect("saved");
+            assert_eq!(public, dir.join(alloc::format!("{name}.key")));
+            let secret = secret.expect("has a secret file");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&secret)
+                    .expect("exists")
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o600);
+            }
+            let loaded = Certificate::load(&secret).expect("loads");
+            assert_eq!(loaded.public_key(), cert.public_key());
+            assert!(loaded.secret_key().is_some());
+            assert_eq!(loaded.metadata_value("name"), Some(name));
+            publics.push(*cert.public_key());
+        }
+        std::fs::write(dir.join("notes.txt"), "not a key").expect("written");
+        publics.sort();
+        assert_eq!(
+            Certificate::load_public_keys(&dir).expect("listed"),
+            publics
+        );
+        std::fs::write(dir.join("broken.key"), "curve\n").expect("written");
+        assert!(matches!(
+            Certificate::load_public_keys(&dir),
+            Err(crate::LoadError::Certificate {
+                source: CertificateError::NoPublicKey,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Certificate::load(dir.join("missing.key")),
+            Err(crate::LoadError::Io { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
