@@ -112,6 +112,25 @@ impl From<&'static str> for Message {
     }
 }
 
+impl From<alloc::vec::Vec<u8>> for Message {
+    fn from(frame: Vec<u8>) -> Message {
+        Message::from(Bytes::from(frame))
+    }
+}
+
+impl From<alloc::string::String> for Message {
+    fn from(frame: alloc::string::String) -> Message {
+        Message::from(Bytes::from(frame))
+    }
+}
+
+impl<F: Into<Bytes>> FromIterator<F> for Message {
+    /// A message of these frames, in order.
+    fn from_iter<I: IntoIterator<Item = F>>(frames: I) -> Message {
+        Message::from(frames.into_iter().map(Into::into).collect::<Vec<Bytes>>())
+    }
+}
+
 impl<'a> IntoIterator for &'a Message {
     type Item = &'a Bytes;
     type IntoIter = core::slice::Iter<'a, Bytes>;

@@ -1,0 +1,907 @@
+//! The socket's shared state: its peers, and the routing policy of its type.
+//!
+//! The application's `send` and `recv` and the engines' attach and detach take the
+//! one lock here; engines never take it per message. A send or recv holds it for the
+//! routing decision and one pipe operation, never across an `.await`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use purezmq_zmtp::{Message, PeerInfo, SocketType};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::error::{Error, TrySendError};
+use crate::monitor::Monitors;
+use crate::options::Options;
+use crate::pattern::{SubscriberTrie, Subscriptions};
+use crate::pipe::{End, Pipe};
+use crate::readiness::Readiness;
+
+/// Peer ids are unique in the process, so an inproc pipe can name its peer in
+/// either socket.
+static NEXT_PEER: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_peer_id() -> u64 {
+    NEXT_PEER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Shared by a socket's handles and its background tasks.
+pub(crate) struct Core {
+    pub(crate) socket_type: SocketType,
+    pub(crate) readiness: Arc<Readiness>,
+    pub(crate) monitors: Monitors,
+    state: Mutex<State>,
+    /// Cancelled when the socket closes: listeners and connecters stop, engines
+    /// flush within LINGER and stop.
+    pub(crate) shutdown: CancellationToken,
+    /// Every background task, so closing can wait for them.
+    pub(crate) tasks: TaskTracker,
+}
+
+/// A peer as the socket sees it.
+pub(crate) struct Peer {
+    /// Messages to the peer.
+    pub(crate) out: Arc<Pipe>,
+    /// Messages from the peer.
+    pub(crate) inp: Arc<Pipe>,
+    /// What a ROUTER calls it.
+    pub(crate) routing_id: Bytes,
+    /// Whether messages can flow now (the handshake is done, or it is inproc).
+    pub(crate) connected: bool,
+    /// How many handshakes this peer's connections have completed.
+    pub(crate) handshakes: u32,
+    /// Stops the engine serving this peer, if the socket may need to.
+    pub(crate) kill: Option<CancellationToken>,
+    /// For inproc: the socket at the other end and our peer id there.
+    pub(crate) inproc: Option<(Weak<Core>, u64)>,
+}
+
+/// An inbound pipe in the fair-queue rotation, with the messages taken from it.
+struct Inbound {
+    pipe: Arc<Pipe>,
+    local: VecDeque<Message>,
+}
+
+#[derive(Default)]
+struct ReqState {
+    /// A request is out and its reply not yet received.
+    awaiting_reply: bool,
+    /// The peer the request went to.
+    peer: Option<u64>,
+    /// The id of the last request (REQ_CORRELATE).
+    request_id: u32,
+}
+
+/// What a stream engine gets back when its handshake completes.
+pub(crate) struct Attached {
+    pub(crate) peer: u64,
+    pub(crate) out: Arc<Pipe>,
+    pub(crate) inp: Arc<Pipe>,
+    /// Subscriptions to send before anything else (SUB and XSUB).
+    pub(crate) replay: Vec<Bytes>,
+    /// Whether the peer outlives this connection (a connect made it in advance).
+    pub(crate) persistent: bool,
+}
+
+/// Why a socket refused a new peer.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// A PAIR socket has its one peer already.
+    PairTaken,
+    /// A ROUTER has a peer with this routing id already and no ROUTER_HANDOVER.
+    DuplicateRoutingId(Bytes),
+    /// The socket is closing.
+    Closed,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::PairTaken => f.write_str("a PAIR socket takes only one peer"),
+            Refused::DuplicateRoutingId(id) => write!(
+                f,
+                "routing id {id:?} is taken by another peer (set ROUTER_HANDOVER to hand it over)"
+            ),
+            Refused::Closed => f.write_str("the socket is closing"),
+        }
+    }
+}
+
+pub(crate) struct State {
+    pub(crate) options: Options,
+    pub(crate) closed: bool,
+    peers: HashMap<u64, Peer>,
+    /// Outbound round-robin: every peer a message may be sent to.
+    lb: Vec<(u64, Arc<Pipe>)>,
+    lb_next: usize,
+    /// Inbound fair queue: pipes that may hold messages.
+    rotation: VecDeque<Inbound>,
+    ready_scratch: Vec<Arc<Pipe>>,
+    /// ROUTER: routing id → peer.
+    routing: HashMap<Bytes, (u64, Arc<Pipe>)>,
+    next_routing_id: u32,
+    /// ROUTER_CONNECT_ROUTING_ID waiting for the next connect.
+    pub(crate) connect_routing_ids: HashMap<u64, Bytes>,
+    req: ReqState,
+    /// REP: the envelope of the request being answered, and its peer.
+    rep: Option<(u64, Vec<Bytes>)>,
+    /// SUB and XSUB: our subscriptions.
+    subscriptions: Subscriptions,
+    /// PUB and XPUB: the peers' subscriptions.
+    subscribers: SubscriberTrie<u64>,
+    match_scratch: Vec<u64>,
+    /// XPUB: messages for the application (subscriptions and upstream messages).
+    xpub_pending: VecDeque<Message>,
+    /// XPUB_MANUAL: the peer whose subscription was received last.
+    xpub_last_peer: Option<u64>,
+    pub(crate) last_endpoint: String,
+}
+
+impl Core {
+    pub(crate) fn new(socket_type: SocketType, options: Options) -> Arc<Core> {
+        Arc::new(Core {
+            socket_type,
+            readiness: Arc::new(Readiness::default()),
+            monitors: Monitors::default(),
+            state: Mutex::new(State {
+                options,
+                closed: false,
+                peers: HashMap::new(),
+                lb: Vec::new(),
+                lb_next: 0,
+                rotation: VecDeque::new(),
+                ready_scratch: Vec::new(),
+                routing: HashMap::new(),
+                next_routing_id: rand::random(),
+                connect_routing_ids: HashMap::new(),
+                req: ReqState::default(),
+                rep: None,
+                subscriptions: Subscriptions::new(),
+                subscribers: SubscriberTrie::new(),
+                match_scratch: Vec::new(),
+                xpub_pending: VecDeque::new(),
+                xpub_last_peer: None,
+                last_endpoint: String::new(),
+            }),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn options(&self) -> Options {
+        self.lock().options.clone()
+    }
+
+    /// Creates a peer for a connect whose pipes exist before any connection, so that
+    /// messages queue for it (libzmq's behaviour without IMMEDIATE).
+    pub(crate) fn add_connecting_peer(self: &Arc<Self>) -> (u64, Arc<Pipe>, Arc<Pipe>) {
+        let mut state = self.lock();
+        let peer = next_peer_id();
+        let (out, inp) = self.stream_pipes(&state.options, peer, Bytes::new());
+        state.insert_peer(
+            self.socket_type,
+            peer,
+            Peer {
+                out: Arc::clone(&out),
+                inp: Arc::clone(&inp),
+                routing_id: Bytes::new(),
+                connected: false,
+                handshakes: 0,
+                kill: None,
+                inproc: None,
+            },
+        );
+        (peer, out, inp)
+    }
+
+    fn stream_pipes(
+        &self,
+        options: &Options,
+        peer: u64,
+        routing_id: Bytes,
+    ) -> (Arc<Pipe>, Arc<Pipe>) {
+        let out = Pipe::new(
+            peer,
+            options.sndhwm,
+            options.conflate,
+            End::task(),
+            End::socket(&self.readiness),
+            Bytes::new(),
+        );
+        let inp = Pipe::new(
+            peer,
+            options.rcvhwm,
+            options.conflate,
+            End::socket(&self.readiness),
+            End::task(),
+            routing_id,
+        );
+        (out, inp)
+    }
+
+    /// A stream connection completed its handshake. `fixed` is the peer a connect
+    /// made in advance, if any; otherwise the peer is created now.
+    pub(crate) fn attach_stream(
+        self: &Arc<Self>,
+        info: &PeerInfo,
+        fixed: Option<u64>,
+        kill: &CancellationToken,
+    ) -> Result<Attached, Refused> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Refused::Closed);
+        }
+        let attached = match fixed.and_then(|id| state.peers.get_mut(&id).map(|p| (id, p))) {
+            Some((peer, p)) => {
+                p.connected = true;
+                p.handshakes += 1;
+                let rehandshake = p.handshakes > 1;
+                let (out, inp) = (Arc::clone(&p.out), Arc::clone(&p.inp));
+                if rehandshake && matches!(self.socket_type, SocketType::Sub | SocketType::XSub) {
+                    // As libzmq: what was queued for the old connection is dropped
+                    // and the subscriptions are sent afresh.
+                    out.clear();
+                }
+                Attached {
+                    peer,
+                    out,
+                    inp,
+                    replay: Vec::new(),
+                    persistent: true,
+                }
+            }
+            None => {
+                let peer = fixed.unwrap_or_else(next_peer_id);
+                let routing_id = match self.socket_type {
+                    SocketType::Router => {
+                        let wanted = fixed
+                            .and_then(|id| state.connect_routing_ids.get(&id).cloned())
+                            .or_else(|| info.routing_id.clone());
+                        state.claim_routing_id(wanted)?
+                    }
+                    _ => Bytes::new(),
+                };
+                if self.socket_type == SocketType::Pair && !state.peers.is_empty() {
+                    return Err(Refused::PairTaken);
+                }
+                let (out, inp) = self.stream_pipes(&state.options, peer, routing_id.clone());
+                state.insert_peer(
+                    self.socket_type,
+                    peer,
+                    Peer {
+                        out: Arc::clone(&out),
+                        inp: Arc::clone(&inp),
+                        routing_id,
+                        connected: true,
+                        handshakes: 1,
+                        kill: Some(kill.clone()),
+                        inproc: None,
+                    },
+                );
+                Attached {
+                    peer,
+                    out,
+                    inp,
+                    replay: Vec::new(),
+                    persistent: false,
+                }
+            }
+        };
+        let mut attached = attached;
+        attached.replay = state.on_connected(self.socket_type, attached.peer);
+        drop(state);
+        self.readiness.wake_all();
+        Ok(attached)
+    }
+
+    /// A connection of a peer made in advance ended; the peer stays for the next.
+    pub(crate) fn stream_disconnected(&self, peer: u64) {
+        if let Some(p) = self.lock().peers.get_mut(&peer) {
+            p.connected = false;
+        }
+    }
+
+    /// Removes a peer for good; returns its inproc counterpart to detach as well.
+    pub(crate) fn detach(&self, peer: u64) -> Option<(Weak<Core>, u64)> {
+        let removed = self.lock().remove_peer(self.socket_type, peer);
+        self.readiness.wake_all();
+        let removed = removed?;
+        removed.out.close();
+        removed.inp.close();
+        if let Some(kill) = &removed.kill {
+            kill.cancel();
+        }
+        removed.inproc
+    }
+
+    /// Attaches an inproc peer whose pipes are made already.
+    pub(crate) fn attach_inproc(
+        &self,
+        peer: u64,
+        out: Arc<Pipe>,
+        inp: Arc<Pipe>,
+        routing_id: Bytes,
+        other: (Weak<Core>, u64),
+    ) -> Result<(), Refused> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Refused::Closed);
+        }
+        if self.socket_type == SocketType::Pair && !state.peers.is_empty() {
+            return Err(Refused::PairTaken);
+        }
+        let routing_id = match self.socket_type {
+            SocketType::Router => {
+                let wanted = (!routing_id.is_empty()).then_some(routing_id);
+                state.claim_routing_id(wanted)?
+            }
+            _ => Bytes::new(),
+        };
+        if self.socket_type == SocketType::Router {
+            inp.set_routing_id(routing_id.clone());
+        }
+        state.insert_peer(
+            self.socket_type,
+            peer,
+            Peer {
+                out: Arc::clone(&out),
+                inp,
+                routing_id,
+                connected: true,
+                handshakes: 1,
+                kill: None,
+                inproc: Some(other),
+            },
+        );
+        // Over inproc the replay travels as subscription messages in the pipe.
+        for topic in state.on_connected(self.socket_type, peer) {
+            out.push(subscription_message(1, &topic));
+        }
+        drop(state);
+        self.readiness.wake_all();
+        Ok(())
+    }
+
+    /// Records the socket at the other end of an inproc peer, once it has bound.
+    pub(crate) fn set_inproc_other(&self, peer: u64, other: Weak<Core>, other_peer: u64) {
+        if let Some(p) = self.lock().peers.get_mut(&peer) {
+            p.inproc = Some((other, other_peer));
+        }
+    }
+
+    /// Forgets the routing id a ROUTER's connect asked for.
+    pub(crate) fn forget_connect_routing_id(&self, peer: u64) {
+        self.lock().connect_routing_ids.remove(&peer);
+    }
+
+    /// Every inproc peer, to detach from its other end when this socket closes.
+    pub(crate) fn close_all(&self) -> Vec<(Weak<Core>, u64)> {
+        let mut state = self.lock();
+        state.closed = true;
+        let ids: Vec<u64> = state.peers.keys().copied().collect();
+        let mut others = Vec::new();
+        for id in ids {
+            if let Some(p) = state.remove_peer(self.socket_type, id)
+                && let Some(other) = p.inproc
+            {
+                p.out.close();
+                p.inp.close();
+                others.push(other);
+            }
+        }
+        drop(state);
+        self.readiness.wake_all();
+        others
+    }
+
+    /// Sends now or gives the message back with [`Error::WouldBlock`].
+    pub(crate) fn try_send(&self, message: Message) -> Result<(), TrySendError> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(TrySendError {
+                error: Error::Closed,
+                message,
+            });
+        }
+        state.send(self, message)
+    }
+
+    /// Receives now if a message is queued.
+    pub(crate) fn try_recv(&self) -> Result<Option<Message>, Error> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Error::Closed);
+        }
+        state.recv(self)
+    }
+
+    /// Changes the socket's subscriptions (SUB and XSUB).
+    pub(crate) fn subscribe(&self, topic: &[u8], subscribe: bool) -> Result<(), Error> {
+        let mut state = self.lock();
+        match self.socket_type {
+            SocketType::Sub | SocketType::XSub => {
+                state.change_subscription(topic, subscribe);
+                Ok(())
+            }
+            SocketType::XPub if state.options.xpub_manual => {
+                if let Some(peer) = state.xpub_last_peer {
+                    if subscribe {
+                        state.subscribers.subscribe(topic, peer);
+                    } else {
+                        state.subscribers.unsubscribe(topic, peer);
+                    }
+                }
+                Ok(())
+            }
+            socket_type => Err(Error::NotSupported {
+                socket_type,
+                operation: if subscribe {
+                    "subscribe"
+                } else {
+                    "unsubscribe"
+                },
+            }),
+        }
+    }
+}
+
+/// `0x01 topic` (subscribe) or `0x00 topic` (cancel).
+pub(crate) fn subscription_message(flag: u8, topic: &[u8]) -> Message {
+    let mut body = BytesMut::with_capacity(topic.len() + 1);
+    body.put_u8(flag);
+    body.put_slice(topic);
+    Message::from(vec![body.freeze()])
+}
+
+fn would_block(message: Message) -> Result<(), TrySendError> {
+    Err(TrySendError {
+        error: Error::WouldBlock,
+        message,
+    })
+}
+
+fn refuse(error: Error, message: Message) -> Result<(), TrySendError> {
+    Err(TrySendError { error, message })
+}
+
+impl State {
+    fn insert_peer(&mut self, socket_type: SocketType, id: u64, peer: Peer) {
+        match socket_type {
+            SocketType::Router => {
+                self.routing
+                    .insert(peer.routing_id.clone(), (id, Arc::clone(&peer.out)));
+            }
+            SocketType::Pub | SocketType::XPub => {}
+            _ => self.lb.push((id, Arc::clone(&peer.out))),
+        }
+        self.peers.insert(id, peer);
+    }
+
+    fn remove_peer(&mut self, socket_type: SocketType, id: u64) -> Option<Peer> {
+        let peer = self.peers.remove(&id)?;
+        if let Some(i) = self.lb.iter().position(|(p, _)| *p == id) {
+            self.lb.remove(i);
+            if self.lb_next > i {
+                self.lb_next -= 1;
+            }
+        }
+        if socket_type == SocketType::Router
+            && self
+                .routing
+                .get(&peer.routing_id)
+                .is_some_and(|(p, _)| *p == id)
+        {
+            self.routing.remove(&peer.routing_id);
+        }
+        if matches!(socket_type, SocketType::Pub | SocketType::XPub) {
+            let forward = socket_type == SocketType::XPub && !self.options.xpub_manual;
+            let pending = &mut self.xpub_pending;
+            self.subscribers.remove_peer(id, |topic| {
+                if forward {
+                    pending.push_back(subscription_message(0, topic));
+                }
+            });
+        }
+        if self.xpub_last_peer == Some(id) {
+            self.xpub_last_peer = None;
+        }
+        Some(peer)
+    }
+
+    /// Picks the routing id of a new ROUTER peer: the one it asked for if free (or
+    /// taken over with ROUTER_HANDOVER), else a generated one.
+    fn claim_routing_id(&mut self, wanted: Option<Bytes>) -> Result<Bytes, Refused> {
+        if let Some(id) = wanted.filter(|id| !id.is_empty()) {
+            match self.routing.get(&id) {
+                None => return Ok(id),
+                Some(&(old, _)) if self.options.router_handover => {
+                    // The new connection takes the name; the old one is dropped,
+                    // as libzmq does.
+                    if let Some(p) = self.peers.get_mut(&old) {
+                        if let Some(kill) = &p.kill {
+                            kill.cancel();
+                        }
+                        p.out.close();
+                    }
+                    self.routing.remove(&id);
+                    return Ok(id);
+                }
+                Some(_) => return Err(Refused::DuplicateRoutingId(id)),
+            }
+        }
+        loop {
+            self.next_routing_id = self.next_routing_id.wrapping_add(1);
+            let mut id = BytesMut::with_capacity(5);
+            id.put_u8(0);
+            id.put_u32(self.next_routing_id);
+            let id = id.freeze();
+            if !self.routing.contains_key(&id) {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// What a peer gets when its connection is up: the subscriptions to replay, and
+    /// XPUB's welcome message.
+    fn on_connected(&mut self, socket_type: SocketType, peer: u64) -> Vec<Bytes> {
+        match socket_type {
+            SocketType::Sub | SocketType::XSub => {
+                self.subscriptions.topics().map(Bytes::from).collect()
+            }
+            SocketType::XPub => {
+                if let (Some(welcome), Some(p)) =
+                    (&self.options.xpub_welcome_msg, self.peers.get(&peer))
+                {
+                    p.out.push(Message::from(vec![welcome.clone()]));
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn change_subscription(&mut self, topic: &[u8], subscribe: bool) {
+        let changed = if subscribe {
+            self.subscriptions.subscribe(topic)
+        } else {
+            self.subscriptions.unsubscribe(topic)
+        };
+        if changed {
+            let message = subscription_message(subscribe as u8, topic);
+            for p in self.peers.values().filter(|p| p.connected) {
+                p.out.push(message.clone());
+            }
+        }
+    }
+
+    /// Moves pipes that gained messages into the rotation.
+    fn absorb_ready(&mut self, readiness: &Readiness) {
+        readiness.take_ready(&mut self.ready_scratch);
+        for pipe in self.ready_scratch.drain(..) {
+            if !pipe.in_rotation.swap(true, Ordering::AcqRel) {
+                self.rotation.push_back(Inbound {
+                    pipe,
+                    local: VecDeque::new(),
+                });
+            }
+        }
+    }
+
+    /// The next message, fair-queued over the peers, with the pipe it came from.
+    fn fq_recv(&mut self, readiness: &Readiness) -> Option<(Arc<Pipe>, Message)> {
+        self.absorb_ready(readiness);
+        while let Some(mut inbound) = self.rotation.pop_front() {
+            if inbound.local.is_empty() {
+                inbound.pipe.take_all(&mut inbound.local);
+            }
+            match inbound.local.pop_front() {
+                Some(message) => {
+                    inbound.pipe.consumed(1);
+                    let pipe = Arc::clone(&inbound.pipe);
+                    self.rotation.push_back(inbound);
+                    return Some((pipe, message));
+                }
+                None => inbound.pipe.in_rotation.store(false, Ordering::Release),
+            }
+        }
+        None
+    }
+
+    /// The next peer with room, round-robin: its id and outbound pipe.
+    fn lb_pick(&mut self) -> Option<(u64, Arc<Pipe>)> {
+        let n = self.lb.len();
+        for i in 0..n {
+            let index = (self.lb_next + i) % n;
+            let (peer, pipe) = &self.lb[index];
+            if !pipe.is_full() {
+                self.lb_next = (index + 1) % n;
+                return Some((*peer, Arc::clone(pipe)));
+            }
+        }
+        None
+    }
+
+    fn send(&mut self, core: &Core, message: Message) -> Result<(), TrySendError> {
+        if message.is_empty() {
+            return refuse(Error::EmptyMessage, message);
+        }
+        let socket_type = core.socket_type;
+        match socket_type {
+            SocketType::Push | SocketType::Dealer | SocketType::Pair => match self.lb_pick() {
+                Some((_, pipe)) => {
+                    pipe.push(message);
+                    Ok(())
+                }
+                None => would_block(message),
+            },
+            SocketType::Req => self.req_send(message),
+            SocketType::Rep => self.rep_send(message),
+            SocketType::Router => self.router_send(message),
+            SocketType::Pub | SocketType::XPub => {
+                self.process_subscriptions(core);
+                self.publish(message)
+            }
+            SocketType::XSub => {
+                self.xsub_send(message);
+                Ok(())
+            }
+            SocketType::Pull | SocketType::Sub => refuse(
+                Error::NotSupported {
+                    socket_type,
+                    operation: "send",
+                },
+                message,
+            ),
+        }
+    }
+
+    fn recv(&mut self, core: &Core) -> Result<Option<Message>, Error> {
+        let readiness = &*core.readiness;
+        match core.socket_type {
+            SocketType::Pull | SocketType::Dealer | SocketType::Pair | SocketType::XSub => {
+                Ok(self.fq_recv(readiness).map(|(_, m)| m))
+            }
+            SocketType::Sub => {
+                while let Some((_, message)) = self.fq_recv(readiness) {
+                    let first = message.frames().first().map_or(&[][..], |f| &f[..]);
+                    if self.subscriptions.matches(first) {
+                        return Ok(Some(message));
+                    }
+                }
+                Ok(None)
+            }
+            SocketType::Router => Ok(self.fq_recv(readiness).map(|(pipe, mut message)| {
+                message.push_front(pipe.routing_id());
+                message
+            })),
+            SocketType::Rep => self.rep_recv(readiness),
+            SocketType::Req => self.req_recv(readiness),
+            SocketType::XPub => {
+                self.process_subscriptions(core);
+                Ok(self.xpub_pending.pop_front())
+            }
+            socket_type @ (SocketType::Push | SocketType::Pub) => Err(Error::NotSupported {
+                socket_type,
+                operation: "receive",
+            }),
+        }
+    }
+
+    fn req_send(&mut self, message: Message) -> Result<(), TrySendError> {
+        if self.req.awaiting_reply && !self.options.req_relaxed {
+            return refuse(
+                Error::State(
+                    "a REQ socket must receive the reply before it sends another request (or set REQ_RELAXED)",
+                ),
+                message,
+            );
+        }
+        let Some((peer, pipe)) = self.lb_pick() else {
+            return would_block(message);
+        };
+        let mut frames = Vec::with_capacity(message.len() + 2);
+        if self.options.req_correlate {
+            self.req.request_id = self.req.request_id.wrapping_add(1);
+            frames.push(Bytes::copy_from_slice(&self.req.request_id.to_be_bytes()));
+        }
+        frames.push(Bytes::new());
+        frames.extend(message.into_frames());
+        pipe.push(Message::from(frames));
+        self.req.awaiting_reply = true;
+        self.req.peer = Some(peer);
+        Ok(())
+    }
+
+    fn req_recv(&mut self, readiness: &Readiness) -> Result<Option<Message>, Error> {
+        if !self.req.awaiting_reply {
+            return Err(Error::State(
+                "a REQ socket must send a request before it can receive a reply",
+            ));
+        }
+        while let Some((pipe, message)) = self.fq_recv(readiness) {
+            if Some(pipe.peer) != self.req.peer {
+                continue; // a late reply to an earlier request, or a stray message
+            }
+            let mut frames = message.into_frames().into_iter();
+            if self.options.req_correlate {
+                let id = frames.next();
+                if id.as_deref() != Some(&self.req.request_id.to_be_bytes()[..]) {
+                    continue;
+                }
+            }
+            if !frames.next().is_some_and(|f| f.is_empty()) {
+                continue; // no empty delimiter: not a reply
+            }
+            let body: Vec<Bytes> = frames.collect();
+            if body.is_empty() {
+                continue;
+            }
+            self.req.awaiting_reply = false;
+            return Ok(Some(Message::from(body)));
+        }
+        Ok(None)
+    }
+
+    fn rep_recv(&mut self, readiness: &Readiness) -> Result<Option<Message>, Error> {
+        if self.rep.is_some() {
+            return Err(Error::State(
+                "a REP socket must send the reply before it receives another request",
+            ));
+        }
+        while let Some((pipe, message)) = self.fq_recv(readiness) {
+            let mut frames = message.into_frames();
+            let Some(delimiter) = frames.iter().position(|f| f.is_empty()) else {
+                continue; // no envelope: libzmq drops such a request
+            };
+            let body = frames.split_off(delimiter + 1);
+            if body.is_empty() {
+                continue;
+            }
+            self.rep = Some((pipe.peer, frames));
+            return Ok(Some(Message::from(body)));
+        }
+        Ok(None)
+    }
+
+    fn rep_send(&mut self, message: Message) -> Result<(), TrySendError> {
+        let Some((peer, mut envelope)) = self.rep.take() else {
+            return refuse(
+                Error::State("a REP socket must receive a request before it can send a reply"),
+                message,
+            );
+        };
+        if let Some(p) = self.peers.get(&peer) {
+            envelope.extend(message.into_frames());
+            // libzmq drops a reply its peer has no room for, or whose peer is gone.
+            if !p.out.is_full() {
+                p.out.push(Message::from(envelope));
+            }
+        }
+        Ok(())
+    }
+
+    fn router_send(&mut self, message: Message) -> Result<(), TrySendError> {
+        if message.len() < 2 {
+            let frames = message.len();
+            return refuse(Error::MissingRoutingId { frames }, message);
+        }
+        let routing_id = &message.frames()[0];
+        let Some((_, pipe)) = self.routing.get(routing_id) else {
+            if self.options.router_mandatory {
+                let routing_id = routing_id.clone();
+                return refuse(Error::HostUnreachable { routing_id }, message);
+            }
+            return Ok(()); // unroutable: dropped, as libzmq does
+        };
+        if pipe.is_full() {
+            if self.options.router_mandatory {
+                return would_block(message);
+            }
+            return Ok(());
+        }
+        let pipe = Arc::clone(pipe);
+        let mut frames = message.into_frames();
+        frames.remove(0);
+        pipe.push(Message::from(frames));
+        Ok(())
+    }
+
+    fn publish(&mut self, message: Message) -> Result<(), TrySendError> {
+        let first = message.frames()[0].clone();
+        let mut scratch = std::mem::take(&mut self.match_scratch);
+        let mut targets: Vec<Arc<Pipe>> = Vec::new();
+        let peers = &self.peers;
+        self.subscribers
+            .for_each_match(&first, &mut scratch, |peer| {
+                if let Some(p) = peers.get(&peer) {
+                    targets.push(Arc::clone(&p.out));
+                }
+            });
+        self.match_scratch = scratch;
+        if self.options.xpub_nodrop && targets.iter().any(|p| p.is_full()) {
+            return would_block(message);
+        }
+        match targets.len() {
+            0 => {}
+            1 => {
+                if !targets[0].is_full() {
+                    targets[0].push(message);
+                }
+            }
+            _ => {
+                for pipe in targets.iter().filter(|p| !p.is_full()) {
+                    pipe.push(message.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn xsub_send(&mut self, message: Message) {
+        let first = &message.frames()[0];
+        match first.first() {
+            Some(&flag @ (0 | 1)) if message.len() == 1 => {
+                let topic = first.slice(1..);
+                let changed = if flag == 1 {
+                    self.subscriptions.subscribe(&topic);
+                    true // every subscribe goes upstream, for verbose proxies
+                } else {
+                    self.subscriptions.unsubscribe(&topic)
+                };
+                if changed {
+                    for p in self.peers.values().filter(|p| p.connected) {
+                        p.out.push(message.clone());
+                    }
+                }
+            }
+            _ => {
+                for p in self.peers.values().filter(|p| !p.out.is_full()) {
+                    p.out.push(message.clone());
+                }
+            }
+        }
+    }
+
+    /// PUB and XPUB: applies what the peers sent (subscriptions), keeping for an XPUB's
+    /// application what it should see.
+    fn process_subscriptions(&mut self, core: &Core) {
+        let xpub = core.socket_type == SocketType::XPub;
+        while let Some((pipe, message)) = self.fq_recv(&core.readiness) {
+            let peer = pipe.peer;
+            let first = &message.frames()[0];
+            let subscription = message.len() == 1 && matches!(first.first(), Some(0 | 1));
+            if !subscription {
+                if xpub {
+                    self.xpub_pending.push_back(message);
+                }
+                continue;
+            }
+            let topic = &first[1..];
+            let subscribe = first[0] == 1;
+            if xpub && self.options.xpub_manual {
+                self.xpub_last_peer = Some(peer);
+                self.xpub_pending.push_back(message);
+                continue;
+            }
+            if !self.peers.contains_key(&peer) {
+                continue; // sent by a peer that has gone since
+            }
+            let pass_up = if subscribe {
+                let new = self.subscribers.subscribe(topic, peer);
+                new || self.options.xpub_verbose
+            } else {
+                self.subscribers.unsubscribe(topic, peer)
+            };
+            if xpub && pass_up {
+                self.xpub_pending.push_back(message);
+            }
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The engine: one task per stream connection (tcp or ipc), between the socket's pipes
+//! and the wire.
+//!
+//! Each turn of its loop, as long as there is work and the task's budget lasts:
+//! 1. write what the codec has encoded, as vectored writes of its chunks;
+//! 2. take everything queued in the outbound pipe at once and encode it;
+//! 3. read into the connection's one receive buffer, decode, and hand every message
+//!    of that read to the inbound pipe as one batch;
+//! 4. act on the codec's deadline (handshake timeout, heartbeats).
+//!
+//! The engine stops reading while the inbound pipe is at its high-water mark, and
+//! takes no more from the outbound pipe while a lot of encoded data waits for the
+//! socket, so memory stays bounded on both sides.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use purezmq_zmtp::mechanism::{Null, PlainClient, PlainServer};
+use purezmq_zmtp::{AuthReply, Connection, Event, Mechanism, Message, SocketType};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use crate::core::{Attached, Core, subscription_message};
+use crate::monitor::EventKind;
+use crate::options::{Options, Security};
+
+/// Encoded data waiting for the socket beyond which the engine takes no more
+/// messages from the outbound pipe.
+const SEND_BUFFER_HIGH: usize = 256 * 1024;
+/// How much the receive buffer grows by before each read.
+const READ_RESERVE: usize = 64 * 1024;
+/// Turns of the loop before the engine yields to other tasks.
+const BUDGET: usize = 64;
+/// Chunks per vectored write.
+const IOV_MAX: usize = 64;
+
+/// A stream the engine can drive.
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// How an engine ended.
+pub(crate) struct Outcome {
+    /// Whether the handshake had completed.
+    pub(crate) handshaken: bool,
+}
+
+/// The mechanism the options ask for.
+pub(crate) fn mechanism(options: &Options) -> Box<dyn Mechanism> {
+    match &options.security {
+        Security::Null => Box::new(Null::new()),
+        Security::PlainClient { username, password } => {
+            Box::new(PlainClient::new(username.clone(), password.clone()))
+        }
+        Security::PlainServer => Box::new(PlainServer::with_authentication()),
+    }
+}
+
+/// Runs one connection to its end and reports it on the monitor.
+pub(crate) async fn run(
+    stream: impl Stream,
+    core: Arc<Core>,
+    endpoint: String,
+    peer_hint: Option<u64>,
+    kill: CancellationToken,
+) -> Outcome {
+    let options = core.options();
+    let epoch = tokio::time::Instant::now();
+    let mut config = options.zmtp_config(core.socket_type);
+    if !matches!(
+        core.socket_type,
+        SocketType::Req | SocketType::Dealer | SocketType::Router
+    ) {
+        config.routing_id = Bytes::new();
+    }
+    let conn = Connection::new(config, mechanism(&options), purezmq_zmtp::Instant::ZERO);
+    let mut engine = Engine {
+        stream,
+        conn,
+        core: Arc::clone(&core),
+        epoch,
+        peer_hint,
+        attached: None,
+        inbox: VecDeque::new(),
+        outbox: VecDeque::new(),
+        sleep: Box::pin(tokio::time::sleep_until(epoch)),
+        sleep_at: None,
+        kill: Box::pin(kill.clone().cancelled_owned()),
+        shutdown: Box::pin(core.shutdown.clone().cancelled_owned()),
+        linger: options.linger,
+        linger_until: None,
+        linger_sleep: None,
+        subscriptions_as_commands: matches!(core.socket_type, SocketType::Sub | SocketType::XSub),
+        kill_token: kill,
+        endpoint: endpoint.clone(),
+    };
+    let result = std::future::poll_fn(|cx| engine.poll(cx)).await;
+    let handshaken = engine.attached.is_some();
+    match (&result, handshaken) {
+        (Ok(()), _) => {}
+        (Err(Failure::Zmtp(e)), false) => {
+            let kind = if let purezmq_zmtp::Error::AuthenticationFailed {
+                status_code,
+                status_text,
+            } = e
+            {
+                EventKind::HandshakeFailedAuth {
+                    status_code: *status_code,
+                    reason: status_text.clone(),
+                }
+            } else if e.is_authentication_failure() {
+                EventKind::HandshakeFailedAuth {
+                    status_code: 0,
+                    reason: e.to_string(),
+                }
+            } else if e.is_protocol_violation() {
+                EventKind::HandshakeFailedProtocol(e.to_string())
+            } else {
+                EventKind::HandshakeFailedNoDetail(e.to_string())
+            };
+            core.monitors.emit(kind, &endpoint);
+        }
+        (Err(Failure::Zmtp(e)), true) => {
+            core.monitors
+                .emit(EventKind::ProtocolError(e.to_string()), &endpoint);
+        }
+        (Err(Failure::Io(e)), false) => core
+            .monitors
+            .emit(EventKind::HandshakeFailedNoDetail(e.to_string()), &endpoint),
+        (Err(Failure::Refused(why)), _) => core
+            .monitors
+            .emit(EventKind::HandshakeFailedNoDetail(why.clone()), &endpoint),
+        (Err(Failure::Io(_)), true) => {}
+    }
+    core.monitors.emit(EventKind::Disconnected, &endpoint);
+    if let Some(attached) = &engine.attached {
+        if attached.persistent {
+            core.stream_disconnected(attached.peer);
+        } else {
+            core.detach(attached.peer);
+        }
+    }
+    Outcome { handshaken }
+}
+
+enum Failure {
+    Zmtp(purezmq_zmtp::Error),
+    Io(io::Error),
+    Refused(String),
+}
+
+impl From<purezmq_zmtp::Error> for Failure {
+    fn from(e: purezmq_zmtp::Error) -> Failure {
+        Failure::Zmtp(e)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Io(e)
+    }
+}
+
+struct Engine<S> {
+    stream: S,
+    conn: Connection,
+    core: Arc<Core>,
+    epoch: tokio::time::Instant,
+    /// The peer a connect made or reserved for this connection.
+    peer_hint: Option<u64>,
+    attached: Option<Attached>,
+    /// Messages decoded from one read, for the inbound pipe.
+    inbox: VecDeque<Message>,
+    /// Messages taken from the outbound pipe, to encode.
+    outbox: VecDeque<Message>,
+    sleep: Pin<Box<Sleep>>,
+    sleep_at: Option<purezmq_zmtp::Instant>,
+    kill: Pin<Box<WaitForCancellationFutureOwned>>,
+    kill_token: CancellationToken,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    linger: Option<Duration>,
+    /// Set once the socket is closing: flush until then (`None` inside: for ever).
+    linger_until: Option<Option<tokio::time::Instant>>,
+    linger_sleep: Option<Pin<Box<Sleep>>>,
+    /// SUB and XSUB: `0x01`/`0x00` messages go out as SUBSCRIBE/CANCEL.
+    subscriptions_as_commands: bool,
+    endpoint: String,
+}
+
+impl<S: Stream> Engine<S> {
+    fn now(&self) -> purezmq_zmtp::Instant {
+        purezmq_zmtp::Instant::from_elapsed(self.epoch.elapsed())
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        if self.kill.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
+        if self.linger_until.is_none() && self.shutdown.as_mut().poll(cx).is_ready() {
+            let until = self.linger.map(|l| tokio::time::Instant::now() + l);
+            self.linger_until = Some(until);
+        }
+        for _ in 0..BUDGET {
+            let mut progress = false;
+            progress |= self.flush(cx)?;
+            progress |= self.take_outbound(cx)?;
+            if let Some(until) = self.linger_until {
+                if self.is_flushed() || self.attached.is_none() {
+                    return Poll::Ready(Ok(()));
+                }
+                if let Some(at) = until
+                    && tokio::time::Instant::now() >= at
+                {
+                    return Poll::Ready(Ok(()));
+                }
+            }
+            match self.read(cx)? {
+                Poll::Ready(true) => progress = true,
+                Poll::Ready(false) => return Poll::Ready(Ok(())),
+                Poll::Pending => {}
+            }
+            progress |= self.timers(cx)?;
+            if !progress {
+                if let Some(Some(at)) = self.linger_until {
+                    let sleep = self
+                        .linger_sleep
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                    if sleep.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    fn is_flushed(&mut self) -> bool {
+        self.conn.send_buffer().is_empty()
+            && self.outbox.is_empty()
+            && self.attached.as_ref().is_none_or(|a| a.out.len() == 0)
+    }
+
+    /// Writes encoded data; returns whether any was written.
+    fn flush(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
+        let mut wrote = false;
+        loop {
+            let buffer = self.conn.send_buffer();
+            if buffer.is_empty() {
+                return Ok(wrote);
+            }
+            let mut parts: [&[u8]; IOV_MAX] = [&[]; IOV_MAX];
+            let n = buffer.chunks(&mut parts);
+            let slices: [IoSlice<'_>; IOV_MAX] = std::array::from_fn(|i| IoSlice::new(parts[i]));
+            match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..n]) {
+                Poll::Ready(Ok(0)) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Poll::Ready(Ok(written)) => {
+                    self.conn.send_buffer().advance(written);
+                    wrote = true;
+                }
+                Poll::Ready(Err(e)) => return Err(e.into()),
+                Poll::Pending => return Ok(wrote),
+            }
+        }
+    }
+
+    /// Encodes what the outbound pipe holds; returns whether there was any.
+    fn take_outbound(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
+        let Some(attached) = &self.attached else {
+            return Ok(false);
+        };
+        if self.conn.send_buffer().len() >= SEND_BUFFER_HIGH {
+            return Ok(false);
+        }
+        attached.out.register_reader(cx.waker());
+        let n = attached.out.take_all(&mut self.outbox);
+        if n == 0 {
+            return Ok(false);
+        }
+        attached.out.consumed(n);
+        for message in self.outbox.drain(..) {
+            let frames = message.frames();
+            if self.subscriptions_as_commands
+                && frames.len() == 1
+                && let Some(&flag @ (0 | 1)) = frames[0].first()
+            {
+                let topic = &frames[0][1..];
+                if flag == 1 {
+                    self.conn.subscribe(topic)?;
+                } else {
+                    self.conn.cancel(topic)?;
+                }
+                continue;
+            }
+            self.conn.send(&message)?;
+        }
+        Ok(true)
+    }
+
+    /// Reads and decodes once. `Ready(false)` at the end of the stream.
+    fn read(&mut self, cx: &mut Context<'_>) -> Result<Poll<bool>, Failure> {
+        if let Some(attached) = &self.attached
+            && attached.inp.is_full()
+        {
+            attached.inp.register_writer(cx.waker());
+            if attached.inp.is_full() {
+                return Ok(Poll::Pending);
+            }
+        }
+        let buffer = self.conn.recv_buffer();
+        buffer.reserve(READ_RESERVE);
+        match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, buffer) {
+            Poll::Ready(Ok(0)) => Ok(Poll::Ready(false)),
+            Poll::Ready(Ok(_)) => {
+                let now = self.now();
+                self.conn.process(now)?;
+                self.drain_events()?;
+                Ok(Poll::Ready(true))
+            }
+            Poll::Ready(Err(e)) => Err(e.into()),
+            Poll::Pending => Ok(Poll::Pending),
+        }
+    }
+
+    fn drain_events(&mut self) -> Result<(), Failure> {
+        while let Some(event) = self.conn.poll_event() {
+            match event {
+                Event::Message(message) => self.inbox.push_back(message),
+                Event::Subscribe(topic) => self.inbox.push_back(subscription_message(1, &topic)),
+                Event::Cancel(topic) => self.inbox.push_back(subscription_message(0, &topic)),
+                Event::HandshakeSucceeded(info) => {
+                    let attached = self
+                        .core
+                        .attach_stream(&info, self.peer_hint, &self.kill_token)
+                        .map_err(|why| Failure::Refused(why.to_string()))?;
+                    for topic in &attached.replay {
+                        self.conn.subscribe(topic)?;
+                    }
+                    self.attached = Some(attached);
+                    self.core
+                        .monitors
+                        .emit(EventKind::HandshakeSucceeded, &self.endpoint);
+                }
+                Event::AuthenticationRequested(_request) => {
+                    // Without a ZAP handler libzmq lets every peer in.
+                    let now = self.now();
+                    self.conn.auth_reply(AuthReply::accept(Bytes::new()), now)?;
+                }
+            }
+        }
+        if let Some(attached) = &self.attached {
+            attached.inp.push_batch(&mut self.inbox);
+        }
+        Ok(())
+    }
+
+    fn timers(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
+        let Some(at) = self.conn.poll_timeout() else {
+            return Ok(false);
+        };
+        if self.sleep_at != Some(at) {
+            self.sleep_at = Some(at);
+            self.sleep.as_mut().reset(self.epoch + at.elapsed());
+        }
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            return Ok(false);
+        }
+        self.sleep_at = None;
+        let now = self.now();
+        self.conn.handle_timeout(now)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,56 @@
+//! How pipes wake the socket that reads or writes them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+use crate::pipe::Pipe;
+
+/// One per socket: the inbound pipes that have gained messages, and the wake-ups for
+/// tasks blocked in `recv` or `send`.
+#[derive(Default)]
+pub(crate) struct Readiness {
+    ready: Mutex<Vec<Arc<Pipe>>>,
+    /// Whether `ready` may be non-empty, so receivers skip its lock when it is not.
+    pending: AtomicBool,
+    /// Woken when an inbound pipe gains messages or a peer comes or goes.
+    pub(crate) readable: Notify,
+    /// Woken when an outbound pipe has room again or a peer comes or goes.
+    pub(crate) writable: Notify,
+}
+
+impl Readiness {
+    /// Lists `pipe` as having messages and wakes a receiver.
+    pub(crate) fn pipe_readable(&self, pipe: &Arc<Pipe>) {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(pipe));
+        self.pending.store(true, Ordering::Release);
+        self.readable.notify_one();
+    }
+
+    /// Wakes every task waiting to send.
+    pub(crate) fn wake_senders(&self) {
+        self.writable.notify_waiters();
+    }
+
+    /// Wakes every task waiting in `send` or `recv`, to look at the socket again.
+    pub(crate) fn wake_all(&self) {
+        self.readable.notify_waiters();
+        self.readable.notify_one();
+        self.writable.notify_waiters();
+    }
+
+    /// Moves the pipes listed since the last call into `into`.
+    pub(crate) fn take_ready(&self, into: &mut Vec<Arc<Pipe>>) {
+        if !self.pending.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        if !ready.is_empty() {
+            into.append(&mut ready);
+        }
+    }
+}

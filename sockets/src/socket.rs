@@ -1,0 +1,333 @@
+//! The socket: what applications hold.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{Sink, Stream};
+use purezmq_zmtp::{Message, SocketType};
+
+use crate::core::Core;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result, TrySendError};
+use crate::monitor::Monitor;
+use crate::options::Options;
+use crate::transport;
+
+/// A ZeroMQ socket of any type, with libzmq's semantics.
+///
+/// Handles are cheap to clone and share one socket; the socket closes when the last
+/// handle is dropped or [`close`](Socket::close)d, keeping unsent messages trying for
+/// LINGER. `bind` and `connect` start background tasks, so they must be called from
+/// within a tokio runtime; [`blocking::Socket`](crate::blocking::Socket) brings its own.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> purezmq::Result<()> {
+/// use purezmq::{Message, Socket, SocketType};
+///
+/// let rep = Socket::new(SocketType::Rep);
+/// rep.bind("inproc://hello")?;
+/// let req = Socket::new(SocketType::Req);
+/// req.connect("inproc://hello")?;
+///
+/// req.send("Hello").await?;
+/// let request = rep.recv().await?;
+/// let reply = [request.frames()[0].clone(), " World".into()];
+/// rep.send(Message::from_iter(reply)).await?;
+/// let reply = req.recv().await?;
+/// assert_eq!(reply.frames(), ["Hello", " World"]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Socket {
+    handle: Arc<Handle>,
+}
+
+/// Closes the socket when the last [`Socket`] goes.
+struct Handle {
+    core: Arc<Core>,
+    endpoints: Mutex<Vec<transport::Handle>>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let endpoints =
+            std::mem::take(&mut *self.endpoints.lock().unwrap_or_else(|e| e.into_inner()));
+        close(&self.core, endpoints);
+    }
+}
+
+fn close(core: &Arc<Core>, endpoints: Vec<transport::Handle>) {
+    core.shutdown.cancel();
+    for handle in &endpoints {
+        if let Some(path) = &handle.ipc_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    transport::inproc_forget(core);
+    for (other, peer) in core.close_all() {
+        if let Some(other) = other.upgrade() {
+            other.detach(peer);
+        }
+    }
+    core.tasks.close();
+    core.monitors.close();
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("type", &self.handle.core.socket_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Socket {
+    /// A socket of this type with libzmq's default options.
+    pub fn new(socket_type: SocketType) -> Socket {
+        Socket::from_core(Core::new(socket_type, Options::default()))
+    }
+
+    /// A socket of this type with these options.
+    pub fn with_options(socket_type: SocketType, options: Options) -> Result<Socket> {
+        options.validate()?;
+        Ok(Socket::from_core(Core::new(socket_type, options)))
+    }
+
+    fn from_core(core: Arc<Core>) -> Socket {
+        Socket {
+            handle: Arc::new(Handle {
+                core,
+                endpoints: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    fn core(&self) -> &Arc<Core> {
+        &self.handle.core
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.core().socket_type
+    }
+
+    /// The socket's options now.
+    pub fn options(&self) -> Options {
+        self.core().options()
+    }
+
+    /// Changes options. As in libzmq, most take effect for connections made after
+    /// the change.
+    ///
+    /// ```
+    /// # let socket = purezmq::Socket::new(purezmq::SocketType::Dealer);
+    /// socket.set_options(|o| o.sndhwm = 10_000)?;
+    /// # Ok::<(), purezmq::Error>(())
+    /// ```
+    pub fn set_options(&self, change: impl FnOnce(&mut Options)) -> Result<()> {
+        let mut state = self.core().lock();
+        let mut options = state.options.clone();
+        change(&mut options);
+        options.validate()?;
+        state.options = options;
+        Ok(())
+    }
+
+    /// Accepts connections on `endpoint`: `tcp://127.0.0.1:5555`, `tcp://*:*`,
+    /// `ipc:///tmp/feed`, `ipc://@name`, `inproc://name`. With a wildcard port or
+    /// `ipc://*`, [`last_endpoint`](Socket::last_endpoint) tells what was chosen.
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        let parsed = Endpoint::parse(endpoint)?;
+        self.check_open()?;
+        let handle = transport::bind(self.core(), endpoint, parsed).inspect_err(|e| {
+            self.core().monitors.emit(
+                crate::monitor::EventKind::BindFailed(e.to_string()),
+                endpoint,
+            );
+        })?;
+        self.core().lock().last_endpoint = handle.resolved.clone();
+        self.endpoints().push(handle);
+        Ok(())
+    }
+
+    /// Connects to `endpoint`. The connection is made in the background and
+    /// remade whenever it breaks; messages sent meanwhile wait for it (unless
+    /// IMMEDIATE is set).
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        let parsed = Endpoint::parse(endpoint)?;
+        self.check_open()?;
+        let handle = transport::connect(self.core(), endpoint, parsed)?;
+        self.core().lock().last_endpoint = handle.resolved.clone();
+        self.endpoints().push(handle);
+        Ok(())
+    }
+
+    /// Stops accepting on an endpoint given to [`bind`](Socket::bind) (or as
+    /// [`last_endpoint`](Socket::last_endpoint) gave it), closing its connections.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        self.remove_endpoint(endpoint, true)
+    }
+
+    /// Stops a connection made by [`connect`](Socket::connect).
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.remove_endpoint(endpoint, false)
+    }
+
+    fn remove_endpoint(&self, endpoint: &str, bound: bool) -> Result<()> {
+        let handle = {
+            let mut endpoints = self.endpoints();
+            let found = endpoints
+                .iter()
+                .position(|h| h.bound == bound && (h.given == endpoint || h.resolved == endpoint));
+            found.map(|i| endpoints.remove(i))
+        };
+        let Some(handle) = handle else {
+            return Err(Error::NoSuchEndpoint {
+                action: if bound { "bound to" } else { "connected to" },
+                endpoint: endpoint.to_owned(),
+            });
+        };
+        transport::stop(self.core(), handle);
+        Ok(())
+    }
+
+    fn endpoints(&self) -> std::sync::MutexGuard<'_, Vec<transport::Handle>> {
+        self.handle
+            .endpoints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.core().lock().closed {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// The endpoint of the last bind or connect, resolved
+    /// (`tcp://0.0.0.0:41234` after binding `tcp://*:*`); empty before any.
+    pub fn last_endpoint(&self) -> String {
+        self.core().lock().last_endpoint.clone()
+    }
+
+    /// Sends a message, waiting while the socket type says so (no peer, or all
+    /// peers at SNDHWM, for PUSH, DEALER, REQ and PAIR) for at most SNDTIMEO.
+    ///
+    /// Cancel-safe in the sense that matters: if the future is dropped the message
+    /// was either queued whole or not at all.
+    pub async fn send(&self, message: impl Into<Message>) -> Result<()> {
+        let timeout = self.core().lock().options.sndtimeo;
+        let mut message = message.into();
+        let readiness = Arc::clone(&self.core().readiness);
+        let wait = async {
+            loop {
+                let mut writable = pin!(readiness.writable.notified());
+                writable.as_mut().enable();
+                match self.core().try_send(message) {
+                    Ok(()) => return Ok(()),
+                    Err(TrySendError {
+                        error: Error::WouldBlock,
+                        message: back,
+                    }) => message = back,
+                    Err(e) => return Err(e.error),
+                }
+                writable.await;
+            }
+        };
+        with_timeout(timeout, wait).await
+    }
+
+    /// Sends a message if that can be done without waiting; otherwise gives it back
+    /// with the reason ([`Error::WouldBlock`] when peers are mute or absent).
+    pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
+        self.core().try_send(message.into())
+    }
+
+    /// Receives the next message, waiting for at most RCVTIMEO.
+    ///
+    /// Cancel-safe: messages wait in the socket's queues, so dropping the future (say,
+    /// under `tokio::time::timeout`) loses none.
+    pub async fn recv(&self) -> Result<Message> {
+        let timeout = self.core().lock().options.rcvtimeo;
+        let readiness = Arc::clone(&self.core().readiness);
+        let wait = async {
+            loop {
+                let mut readable = pin!(readiness.readable.notified());
+                readable.as_mut().enable();
+                if let Some(message) = self.core().try_recv()? {
+                    return Ok(message);
+                }
+                readable.await;
+            }
+        };
+        with_timeout(timeout, wait).await
+    }
+
+    /// Receives a message if one is queued.
+    pub fn try_recv(&self) -> Result<Option<Message>> {
+        self.core().try_recv()
+    }
+
+    /// `ZMQ_SUBSCRIBE` on a SUB or XSUB socket: receive messages whose first frame
+    /// starts with `topic` (empty for all). On an XPUB with XPUB_MANUAL, adds the
+    /// subscription for the peer whose subscription was received last.
+    pub fn subscribe(&self, topic: impl AsRef<[u8]>) -> Result<()> {
+        self.core().subscribe(topic.as_ref(), true)
+    }
+
+    /// `ZMQ_UNSUBSCRIBE`: cancels one [`subscribe`](Socket::subscribe) of `topic`.
+    pub fn unsubscribe(&self, topic: impl AsRef<[u8]>) -> Result<()> {
+        self.core().subscribe(topic.as_ref(), false)
+    }
+
+    /// A stream of this socket's events from now on (`zmq_socket_monitor`).
+    pub fn monitor(&self) -> Monitor {
+        self.core().monitors.subscribe()
+    }
+
+    /// The messages this socket receives, as a [`Stream`]. It ends when the socket
+    /// closes.
+    pub fn incoming(&self) -> impl Stream<Item = Result<Message>> + Send + 'static {
+        futures::stream::unfold(self.clone(), |socket| async move {
+            match socket.recv().await {
+                Err(Error::Closed) => None,
+                result => Some((result, socket)),
+            }
+        })
+    }
+
+    /// A [`Sink`] that sends each message with [`send`](Socket::send).
+    pub fn outgoing(&self) -> impl Sink<Message, Error = Error> + Send + 'static {
+        futures::sink::unfold(self.clone(), |socket, message: Message| async move {
+            socket.send(message).await?;
+            Ok::<_, Error>(socket)
+        })
+    }
+
+    /// Closes this handle; once it was the last, waits until every connection has
+    /// sent what it had queued or LINGER has passed.
+    pub async fn close(self) {
+        let core = Arc::clone(self.core());
+        drop(self);
+        if core.shutdown.is_cancelled() {
+            core.tasks.wait().await;
+        }
+    }
+}
+
+async fn with_timeout<T>(
+    timeout: Option<Duration>,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match timeout {
+        None => work.await,
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or(Err(Error::Timeout(limit))),
+    }
+}
