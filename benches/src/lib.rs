@@ -1,1 +1,7 @@
 //! Benchmarks of purezmq, side by side with other ZeroMQ stacks.
+//!
+//! The binaries `local_thr`, `remote_thr`, `local_lat`, `remote_lat`, `inproc_thr`
+//! and `inproc_lat` take the arguments of libzmq's perf tools and print the same
+//! lines, so each pairs with libzmq's own tool on the other side.
+
+pub mod perf;
