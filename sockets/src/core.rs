@@ -641,7 +641,7 @@ impl State {
                 }
                 None => would_block(message),
             },
-            SocketType::Req => self.req_send(message),
+            SocketType::Req => self.req_send(&core.readiness, message),
             SocketType::Rep => self.rep_send(message),
             SocketType::Router => self.router_send(message),
             SocketType::Pub | SocketType::XPub => {
@@ -694,7 +694,7 @@ impl State {
         }
     }
 
-    fn req_send(&mut self, message: Message) -> Result<(), TrySendError> {
+    fn req_send(&mut self, readiness: &Readiness, message: Message) -> Result<(), TrySendError> {
         if self.req.awaiting_reply && !self.options.req_relaxed {
             return refuse(
                 Error::State(
@@ -706,6 +706,9 @@ impl State {
         let Some((peer, pipe)) = self.lb_pick() else {
             return would_block(message);
         };
+        // As libzmq: drop every reply queued now, so that a stale reply from this
+        // peer (to an earlier, abandoned request) is not taken for the new one.
+        while self.fq_recv(readiness).is_some() {}
         let mut frames = Vec::with_capacity(message.len() + 2);
         if self.options.req_correlate {
             self.req.request_id = self.req.request_id.wrapping_add(1);
