@@ -19,6 +19,7 @@ use crate::options::Options;
 use crate::pattern::{SubscriberTrie, Subscriptions};
 use crate::pipe::{End, Pipe};
 use crate::readiness::Readiness;
+use crate::zap::ZapHandler;
 
 /// Peer ids are unique in the process, so an inproc pipe can name its peer in
 /// either socket.
@@ -39,6 +40,8 @@ pub(crate) struct Core {
     pub(crate) shutdown: CancellationToken,
     /// Every background task, so closing can wait for them.
     pub(crate) tasks: TaskTracker,
+    /// Who decides which peers may connect.
+    pub(crate) zap: Mutex<Option<Arc<dyn ZapHandler>>>,
 }
 
 /// A peer as the socket sees it.
@@ -168,6 +171,7 @@ impl Core {
             }),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            zap: Mutex::new(None),
         })
     }
 
@@ -177,6 +181,10 @@ impl Core {
 
     pub(crate) fn options(&self) -> Options {
         self.lock().options.clone()
+    }
+
+    pub(crate) fn zap_handler(&self) -> Option<Arc<dyn ZapHandler>> {
+        self.zap.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Creates a peer for a connect whose pipes exist before any connection, so that

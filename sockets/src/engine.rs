@@ -30,6 +30,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use crate::core::{Attached, Core, subscription_message};
 use crate::monitor::EventKind;
 use crate::options::{Options, Security};
+use crate::zap::{ZapFuture, ZapHandler, ZapRequest};
 
 /// Encoded data waiting for the socket beyond which the engine takes no more
 /// messages from the outbound pipe.
@@ -38,6 +39,8 @@ const SEND_BUFFER_HIGH: usize = 256 * 1024;
 const READ_RESERVE: usize = 64 * 1024;
 /// Turns of the loop before the engine yields to other tasks.
 const BUDGET: usize = 64;
+/// How long a failing connection may take to send its ERROR.
+const ERROR_FLUSH: Duration = Duration::from_millis(500);
 /// Chunks per vectored write.
 const IOV_MAX: usize = 64;
 
@@ -51,14 +54,19 @@ pub(crate) struct Outcome {
     pub(crate) handshaken: bool,
 }
 
-/// The mechanism the options ask for.
-pub(crate) fn mechanism(options: &Options) -> Box<dyn Mechanism> {
+/// The mechanism the options ask for. A server asks for authentication when there is
+/// a ZAP handler: always for PLAIN, and for NULL only with a ZAP domain, as libzmq.
+pub(crate) fn mechanism(options: &Options, zap: bool) -> Box<dyn Mechanism> {
     match &options.security {
+        Security::Null if zap && !options.zap_domain.is_empty() => {
+            Box::new(Null::with_authentication())
+        }
         Security::Null => Box::new(Null::new()),
         Security::PlainClient { username, password } => {
             Box::new(PlainClient::new(username.clone(), password.clone()))
         }
-        Security::PlainServer => Box::new(PlainServer::with_authentication()),
+        Security::PlainServer if zap => Box::new(PlainServer::with_authentication()),
+        Security::PlainServer => Box::new(PlainServer::new()),
     }
 }
 
@@ -67,10 +75,12 @@ pub(crate) async fn run(
     stream: impl Stream,
     core: Arc<Core>,
     endpoint: String,
+    peer_address: String,
     peer_hint: Option<u64>,
     kill: CancellationToken,
 ) -> Outcome {
     let options = core.options();
+    let zap = core.zap_handler();
     let epoch = tokio::time::Instant::now();
     let mut config = options.zmtp_config(core.socket_type);
     if !matches!(
@@ -79,7 +89,11 @@ pub(crate) async fn run(
     ) {
         config.routing_id = Bytes::new();
     }
-    let conn = Connection::new(config, mechanism(&options), purezmq_zmtp::Instant::ZERO);
+    let conn = Connection::new(
+        config,
+        mechanism(&options, zap.is_some()),
+        purezmq_zmtp::Instant::ZERO,
+    );
     let mut engine = Engine {
         stream,
         conn,
@@ -99,8 +113,21 @@ pub(crate) async fn run(
         subscriptions_as_commands: matches!(core.socket_type, SocketType::Sub | SocketType::XSub),
         kill_token: kill,
         endpoint: endpoint.clone(),
+        zap,
+        zap_domain: options.zap_domain.clone(),
+        peer_address,
+        auth: None,
     };
     let result = std::future::poll_fn(|cx| engine.poll(cx)).await;
+    if let Err(Failure::Zmtp(_)) = &result {
+        // The codec may have queued an ERROR for the peer: give it a moment to go.
+        let flush = std::future::poll_fn(|cx| match engine.flush(cx) {
+            Ok(_) if engine.conn.send_buffer().is_empty() => Poll::Ready(()),
+            Ok(_) => Poll::Pending,
+            Err(_) => Poll::Ready(()),
+        });
+        let _ = tokio::time::timeout(ERROR_FLUSH, flush).await;
+    }
     let handshaken = engine.attached.is_some();
     match (&result, handshaken) {
         (Ok(()), _) => {}
@@ -114,9 +141,11 @@ pub(crate) async fn run(
                     status_code: *status_code,
                     reason: status_text.clone(),
                 }
-            } else if e.is_authentication_failure() {
+            } else if let purezmq_zmtp::Error::PeerRefused { reason } = e
+                && e.is_authentication_failure()
+            {
                 EventKind::HandshakeFailedAuth {
-                    status_code: 0,
+                    status_code: reason.parse().unwrap_or(0),
                     reason: e.to_string(),
                 }
             } else if e.is_protocol_violation() {
@@ -191,6 +220,11 @@ struct Engine<S> {
     /// SUB and XSUB: `0x01`/`0x00` messages go out as SUBSCRIBE/CANCEL.
     subscriptions_as_commands: bool,
     endpoint: String,
+    zap: Option<Arc<dyn ZapHandler>>,
+    zap_domain: String,
+    peer_address: String,
+    /// The ZAP handler's answer, being computed.
+    auth: Option<ZapFuture>,
 }
 
 impl<S: Stream> Engine<S> {
@@ -226,6 +260,7 @@ impl<S: Stream> Engine<S> {
                 Poll::Pending => {}
             }
             progress |= self.timers(cx)?;
+            progress |= self.authenticate(cx)?;
             if !progress {
                 if let Some(Some(at)) = self.linger_until {
                     let sleep = self
@@ -348,17 +383,42 @@ impl<S: Stream> Engine<S> {
                         .monitors
                         .emit(EventKind::HandshakeSucceeded, &self.endpoint);
                 }
-                Event::AuthenticationRequested(_request) => {
-                    // Without a ZAP handler libzmq lets every peer in.
-                    let now = self.now();
-                    self.conn.auth_reply(AuthReply::accept(Bytes::new()), now)?;
-                }
+                Event::AuthenticationRequested(request) => match &self.zap {
+                    Some(handler) => {
+                        self.auth = Some(handler.authenticate(ZapRequest {
+                            domain: self.zap_domain.clone(),
+                            address: self.peer_address.clone(),
+                            routing_id: Bytes::new(),
+                            mechanism: request.mechanism,
+                            credentials: request.credentials,
+                        }));
+                    }
+                    None => {
+                        let now = self.now();
+                        self.conn.auth_reply(AuthReply::accept(Bytes::new()), now)?;
+                    }
+                },
             }
         }
         if let Some(attached) = &self.attached {
             attached.inp.push_batch(&mut self.inbox);
         }
         Ok(())
+    }
+
+    /// Passes the ZAP handler's answer to the handshake once it is there.
+    fn authenticate(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
+        let Some(pending) = &mut self.auth else {
+            return Ok(false);
+        };
+        let Poll::Ready(reply) = pending.as_mut().poll(cx) else {
+            return Ok(false);
+        };
+        self.auth = None;
+        let now = self.now();
+        self.conn.auth_reply(reply, now)?;
+        self.drain_events()?;
+        Ok(true)
     }
 
     fn timers(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {

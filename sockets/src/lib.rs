@@ -41,6 +41,7 @@ mod pipe;
 mod readiness;
 mod socket;
 mod transport;
+pub mod zap;
 
 pub use error::{Error, Result, TrySendError};
 pub use options::{Options, Security};

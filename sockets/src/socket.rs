@@ -14,6 +14,7 @@ use crate::error::{Error, Result, TrySendError};
 use crate::monitor::Monitor;
 use crate::options::Options;
 use crate::transport;
+use crate::zap::ZapHandler;
 
 /// A ZeroMQ socket of any type, with libzmq's semantics.
 ///
@@ -283,6 +284,12 @@ impl Socket {
     /// `ZMQ_UNSUBSCRIBE`: cancels one [`subscribe`](Socket::subscribe) of `topic`.
     pub fn unsubscribe(&self, topic: impl AsRef<[u8]>) -> Result<()> {
         self.core().subscribe(topic.as_ref(), false)
+    }
+
+    /// Has `handler` decide which peers may connect (see [`zap`](crate::zap)). Applies
+    /// to connections made from now on.
+    pub fn set_zap_handler(&self, handler: impl ZapHandler) {
+        *self.core().zap.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(handler));
     }
 
     /// A stream of this socket's events from now on (`zmq_socket_monitor`).

@@ -221,18 +221,18 @@ type EngineStarter = Box<dyn FnOnce(Arc<Core>, String, CancellationToken) -> Box
 
 /// Accepts one connection; returns how to start its engine.
 async fn accept(listener: &Listener) -> io::Result<EngineStarter> {
-    fn starter<S: engine::Stream>(stream: S) -> EngineStarter {
+    fn starter<S: engine::Stream>(stream: S, address: String) -> EngineStarter {
         Box::new(move |core, endpoint, kill| {
-            Box::pin(engine::run(stream, core, endpoint, None, kill))
+            Box::pin(engine::run(stream, core, endpoint, address, None, kill))
         })
     }
     match listener {
         Listener::Tcp(listener, keepalive) => {
-            let (stream, _) = listener.accept().await?;
+            let (stream, address) = listener.accept().await?;
             configure_tcp(&stream, *keepalive);
-            Ok(starter(stream))
+            Ok(starter(stream, address.ip().to_string()))
         }
-        Listener::Ipc(listener) => Ok(starter(listener.accept().await?.0)),
+        Listener::Ipc(listener) => Ok(starter(listener.accept().await?.0, String::new())),
     }
 }
 
@@ -262,9 +262,15 @@ fn spawn_connecter<S, F, Fut>(
                 Ok(stream) => {
                     core.monitors.emit(EventKind::Connected, &endpoint);
                     let kill = cancel.child_token();
-                    let outcome =
-                        engine::run(stream, Arc::clone(&core), endpoint.clone(), peer_hint, kill)
-                            .await;
+                    let outcome = engine::run(
+                        stream,
+                        Arc::clone(&core),
+                        endpoint.clone(),
+                        String::new(),
+                        peer_hint,
+                        kill,
+                    )
+                    .await;
                     if outcome.handshaken {
                         interval = options.reconnect_ivl;
                     }
