@@ -316,6 +316,25 @@ impl Core {
         }
     }
 
+    /// Drops what a peer sent and the application has not received: on a local
+    /// disconnect or unbind libzmq discards it (a peer that goes away by itself still
+    /// has its messages delivered).
+    pub(crate) fn discard_inbound(&self, peer: u64) {
+        let mut state = self.lock();
+        let Some(inp) = state.peers.get(&peer).map(|p| Arc::clone(&p.inp)) else {
+            return;
+        };
+        inp.clear();
+        state.rotation.retain(|inbound| {
+            let keep = !Arc::ptr_eq(&inbound.pipe, &inp);
+            if !keep {
+                inbound.pipe.consumed(inbound.local.len());
+                inbound.pipe.in_rotation.store(false, Ordering::Release);
+            }
+            keep
+        });
+    }
+
     /// Removes a peer for good; returns its inproc counterpart to detach as well.
     pub(crate) fn detach(&self, peer: u64) -> Option<(Weak<Core>, u64)> {
         let removed = self.lock().remove_peer(self.socket_type, peer);

@@ -167,7 +167,7 @@ pub(crate) async fn run(
             .emit(EventKind::HandshakeFailedNoDetail(why.clone()), &endpoint),
         (Err(Failure::Io(_)), true) => {}
     }
-    core.monitors.emit(EventKind::Disconnected, &endpoint);
+    // Detach first, so that whoever sees DISCONNECTED sees the peer gone.
     if let Some(attached) = &engine.attached {
         if attached.persistent {
             core.stream_disconnected(attached.peer);
@@ -175,6 +175,7 @@ pub(crate) async fn run(
             core.detach(attached.peer);
         }
     }
+    core.monitors.emit(EventKind::Disconnected, &endpoint);
     Outcome { handshaken }
 }
 

@@ -164,6 +164,7 @@ pub(crate) fn stop(core: &Arc<Core>, handle: Handle) {
     }
     for peer in handle.peers {
         core.forget_connect_routing_id(peer);
+        core.discard_inbound(peer);
         if let Some((other, id)) = core.detach(peer)
             && let Some(other) = other.upgrade()
         {
