@@ -58,8 +58,9 @@ pub(crate) struct Pipe {
     queue: Mutex<VecDeque<Message>>,
     /// Messages written and not yet consumed.
     len: AtomicUsize,
-    /// The high-water mark in messages; 0 for none.
-    hwm: usize,
+    /// The high-water mark in messages; 0 for none. An inproc pipe made before its
+    /// bind learns the binder's share when the bind comes.
+    hwm: AtomicUsize,
     /// Keep only the newest message (`ZMQ_CONFLATE`).
     conflate: bool,
     reader: End,
@@ -92,7 +93,7 @@ impl Pipe {
             routing_id: id,
             queue: Mutex::new(VecDeque::new()),
             len: AtomicUsize::new(0),
-            hwm,
+            hwm: AtomicUsize::new(hwm),
             conflate,
             reader,
             writer,
@@ -124,7 +125,17 @@ impl Pipe {
 
     /// Whether the high-water mark is reached: the peer is mute.
     pub(crate) fn is_full(&self) -> bool {
-        self.hwm != 0 && !self.conflate && self.len() >= self.hwm
+        let hwm = self.hwm.load(Ordering::Acquire);
+        hwm != 0 && !self.conflate && self.len() >= hwm
+    }
+
+    /// Changes the high-water mark (0 for none), waking a waiting writer if that
+    /// makes room.
+    pub(crate) fn set_hwm(&self, hwm: usize) {
+        self.hwm.store(hwm, Ordering::Release);
+        if hwm == 0 || self.len() < hwm {
+            self.wake_writer();
+        }
     }
 
     /// Marks the pipe closed and wakes both ends so they notice.
@@ -215,7 +226,8 @@ impl Pipe {
             return;
         }
         let before = self.len.fetch_sub(n, Ordering::AcqRel);
-        if self.hwm != 0 && before >= self.hwm && before - n < self.hwm {
+        let hwm = self.hwm.load(Ordering::Acquire);
+        if hwm != 0 && before >= hwm && before - n < hwm {
             self.wake_writer();
         }
     }
@@ -252,10 +264,21 @@ impl Pipe {
         }
     }
 
+    /// Whether messages wait in the shared queue.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.lock().is_empty()
+    }
+
     fn wake_reader(self: &Arc<Self>) {
         match &self.reader {
             End::Task(waker) => waker.wake(),
             End::Socket(slot) => {
+                // A pipe in the reader's rotation will be looked at again: the reader
+                // takes it out only after finding it empty, and then checks once more
+                // under the queue's lock (see `State::fq_recv`).
+                if self.in_rotation.load(Ordering::SeqCst) {
+                    return;
+                }
                 if let Some(readiness) = slot.get() {
                     readiness.pipe_readable(self);
                 }

@@ -489,9 +489,17 @@ fn inproc_bind(core: &Arc<Core>, name: &str) -> Result<(), Error> {
         registry.waiting.remove(name).unwrap_or_default()
     };
     for w in waiting {
-        let Some(connecter) = w.connecter.upgrade() else {
+        let Some(connecter) = w.connecter.upgrade().filter(|c| !c.lock().closed) else {
+            // The connecter closed before the bind: what it sent is still delivered
+            // (it lingers), as in libzmq.
+            w.to_binder.set_reader(&core.readiness);
             continue;
         };
+        // As libzmq, the pipes take both sockets' HWMs now that both are known.
+        let (ours, theirs) = (connecter.options(), core.options());
+        w.to_binder.set_hwm(inproc_hwm(ours.sndhwm, theirs.rcvhwm));
+        w.to_connecter
+            .set_hwm(inproc_hwm(theirs.sndhwm, ours.rcvhwm));
         w.to_binder.set_reader(&core.readiness);
         w.to_connecter.set_writer(&core.readiness);
         let attached = core.attach_inproc(
@@ -536,10 +544,8 @@ fn inproc_connect(core: &Arc<Core>, name: &str) -> Result<u64, Error> {
             inproc_hwm(ours.sndhwm, t.rcvhwm),
             inproc_hwm(t.sndhwm, ours.rcvhwm),
         ),
-        None => (
-            inproc_hwm(ours.sndhwm, ours.rcvhwm),
-            inproc_hwm(ours.sndhwm, ours.rcvhwm),
-        ),
+        // Until the bind comes only our side is known, as in libzmq.
+        None => (ours.sndhwm, ours.rcvhwm),
     };
     let end = |b: &Option<Arc<Core>>| match b {
         Some(b) => End::socket(&b.readiness),
@@ -610,12 +616,16 @@ fn inproc_connect(core: &Arc<Core>, name: &str) -> Result<u64, Error> {
     Ok(connecter_peer)
 }
 
-/// Forgets this socket's inproc binds and waiting connects.
+/// Forgets this socket's inproc binds, and its waiting connects unless they hold
+/// messages to deliver when the bind comes (LINGER other than zero).
 pub(crate) fn inproc_forget(core: &Arc<Core>) {
+    let discard = core.options().linger == Some(Duration::ZERO);
     let mut registry = registry();
     let me = Arc::as_ptr(core);
     registry.bound.retain(|_, c| !std::ptr::eq(c.as_ptr(), me));
     for waiting in registry.waiting.values_mut() {
-        waiting.retain(|w| !std::ptr::eq(w.connecter.as_ptr(), me));
+        waiting.retain(|w| {
+            !std::ptr::eq(w.connecter.as_ptr(), me) || (!discard && w.to_binder.len() > 0)
+        });
     }
 }
