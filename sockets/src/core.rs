@@ -612,7 +612,7 @@ impl State {
     fn absorb_ready(&mut self, readiness: &Readiness) {
         readiness.take_ready(&mut self.ready_scratch);
         for pipe in self.ready_scratch.drain(..) {
-            if !pipe.in_rotation.swap(true, Ordering::AcqRel) {
+            if !pipe.in_rotation.swap(true, Ordering::SeqCst) {
                 self.rotation.push_back(Inbound {
                     pipe,
                     local: VecDeque::new(),
@@ -635,7 +635,16 @@ impl State {
                     self.rotation.push_back(inbound);
                     return Some((pipe, message));
                 }
-                None => inbound.pipe.in_rotation.store(false, Ordering::Release),
+                None => {
+                    // Leaving the rotation: a writer that finds the flag set does not
+                    // signal, so look once more after clearing it.
+                    inbound.pipe.in_rotation.store(false, Ordering::SeqCst);
+                    if inbound.pipe.has_queued()
+                        && !inbound.pipe.in_rotation.swap(true, Ordering::SeqCst)
+                    {
+                        self.rotation.push_back(inbound);
+                    }
+                }
             }
         }
         None

@@ -222,8 +222,17 @@ impl Socket {
     /// Cancel-safe in the sense that matters: if the future is dropped the message
     /// was either queued whole or not at all.
     pub async fn send(&self, message: impl Into<Message>) -> Result<()> {
-        let timeout = self.core().lock().options.sndtimeo;
         let mut message = message.into();
+        // The fast path registers no waiter: try first, then register and try again.
+        match self.core().try_send(message) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError {
+                error: Error::WouldBlock,
+                message: back,
+            }) => message = back,
+            Err(e) => return Err(e.error),
+        }
+        let timeout = self.core().lock().options.sndtimeo;
         let readiness = Arc::clone(&self.core().readiness);
         let wait = async {
             loop {
@@ -254,6 +263,9 @@ impl Socket {
     /// Cancel-safe: messages wait in the socket's queues, so dropping the future (say,
     /// under `tokio::time::timeout`) loses none.
     pub async fn recv(&self) -> Result<Message> {
+        if let Some(message) = self.core().try_recv()? {
+            return Ok(message);
+        }
         let timeout = self.core().lock().options.rcvtimeo;
         let readiness = Arc::clone(&self.core().readiness);
         let wait = async {
