@@ -140,6 +140,9 @@ pub(crate) struct State {
     xpub_pending: VecDeque<Message>,
     /// XPUB_MANUAL: the peer whose subscription was received last.
     xpub_last_peer: Option<u64>,
+    /// XPUB_MANUAL: what each peer itself subscribed to, cancelled for the
+    /// application when the peer goes (libzmq's `_manual_subscriptions`).
+    xpub_manual_subscriptions: HashMap<u64, Subscriptions>,
     pub(crate) last_endpoint: String,
 }
 
@@ -167,6 +170,7 @@ impl Core {
                 match_scratch: Vec::new(),
                 xpub_pending: VecDeque::new(),
                 xpub_last_peer: None,
+                xpub_manual_subscriptions: HashMap::new(),
                 last_endpoint: String::new(),
             }),
             shutdown: CancellationToken::new(),
@@ -459,10 +463,11 @@ impl Core {
             }
             SocketType::XPub if state.options.xpub_manual => {
                 if let Some(peer) = state.xpub_last_peer {
+                    // A peer holds a topic or not, as in libzmq (see
+                    // `process_subscriptions`).
+                    state.subscribers.unsubscribe(topic, peer);
                     if subscribe {
                         state.subscribers.subscribe(topic, peer);
-                    } else {
-                        state.subscribers.unsubscribe(topic, peer);
                     }
                 }
                 Ok(())
@@ -535,6 +540,13 @@ impl State {
                     pending.push_back(subscription_message(0, topic));
                 }
             });
+        }
+        // As libzmq: a manual XPUB's application gets a cancel for each topic the
+        // peer held, to pass upstream.
+        if let Some(held) = self.xpub_manual_subscriptions.remove(&id) {
+            for topic in held.topics() {
+                self.xpub_pending.push_back(subscription_message(0, &topic));
+            }
         }
         if self.xpub_last_peer == Some(id) {
             self.xpub_last_peer = None;
@@ -925,6 +937,14 @@ impl State {
             let topic = &first[1..];
             let subscribe = first[0] == 1;
             if xpub && self.options.xpub_manual {
+                if self.peers.contains_key(&peer) {
+                    let held = self.xpub_manual_subscriptions.entry(peer).or_default();
+                    if subscribe {
+                        held.subscribe(topic);
+                    } else {
+                        held.unsubscribe(topic);
+                    }
+                }
                 self.xpub_last_peer = Some(peer);
                 self.xpub_pending.push_back(message);
                 continue;
@@ -933,7 +953,11 @@ impl State {
                 continue; // sent by a peer that has gone since
             }
             let pass_up = if subscribe {
-                let new = self.subscribers.subscribe(topic, peer);
+                // As libzmq's mtrie, a peer holds a topic or not: subscribing twice
+                // is once, so one cancel ends it (an XSUB sends every subscribe but
+                // only the last cancel). Drop the peer's hold, then take it again.
+                let gone = self.subscribers.unsubscribe(topic, peer);
+                let new = self.subscribers.subscribe(topic, peer) && !gone;
                 new || self.options.xpub_verbose
             } else {
                 self.subscribers.unsubscribe(topic, peer)
