@@ -343,3 +343,201 @@ impl Mechanism for CurveServer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A hand-made client, to reach what an honest CurveClient never sends: vouches
+    //! that do not match.
+
+    use super::*;
+    use crate::crypto::{HELLO_PREFIX, INITIATE_PREFIX, VOUCH_PREFIX, WELCOME_PREFIX};
+    use crate::crypto::{long_nonce, short_nonce};
+    use purezmq_zmtp::SocketType;
+
+    fn generate() -> KeyPair {
+        KeyPair::generate_with(&mut rand_core::OsRng)
+    }
+
+    /// A server that has answered our HELLO, our transient keys, S' and the cookie.
+    fn welcomed(
+        server_keys: &KeyPair,
+        ctx: &Context<'_>,
+    ) -> (CurveServer, KeyPair, PublicKey, Vec<u8>) {
+        let mut server = CurveServer::with_rng(server_keys.clone(), Box::new(rand_core::OsRng));
+        let transient = generate();
+        let mut signature = Vec::new();
+        BoxKey::agree(server_keys.public(), transient.secret()).seal_into(
+            &short_nonce(HELLO_PREFIX, 1),
+            &[0; 64],
+            &mut signature,
+        );
+        let hello = Command::encode(
+            wire::HELLO,
+            &[
+                &wire::VERSION,
+                &[0; wire::HELLO_PADDING],
+                transient.public().as_bytes(),
+                &1u64.to_be_bytes(),
+                &signature,
+            ],
+        );
+        let hello = Command::parse(hello).expect("a command");
+        server.process_command(ctx, hello).expect("HELLO opens");
+        let welcome = server.next_command(ctx).expect("WELCOME");
+        let welcome = Command::parse(welcome).expect("a command");
+        let (nonce, boxed) = welcome.data.split_at(16);
+        let nonce: &[u8; 16] = nonce.try_into().expect("16 octets");
+        let plaintext = BoxKey::agree(server_keys.public(), transient.secret())
+            .open(&long_nonce(WELCOME_PREFIX, nonce), boxed)
+            .expect("WELCOME opens");
+        let server_transient = PublicKey::try_from(&plaintext[..32]).expect("S'");
+        (
+            server,
+            transient,
+            server_transient,
+            plaintext[32..].to_vec(),
+        )
+    }
+
+    /// INITIATE presenting `claimed` as the client's key, with a vouch of `vouched`
+    /// sealed by `signer`.
+    fn initiate(
+        transient: &KeyPair,
+        server_transient: &PublicKey,
+        cookie: &[u8],
+        claimed: &PublicKey,
+        signer: &SecretKey,
+        vouched: [u8; 64],
+    ) -> Command {
+        let mut vouch = Vec::new();
+        BoxKey::agree(server_transient, signer).seal_into(
+            &long_nonce(VOUCH_PREFIX, &[9; 16]),
+            &vouched,
+            &mut vouch,
+        );
+        let mut plaintext = claimed.as_bytes().to_vec();
+        plaintext.extend_from_slice(&[9; 16]);
+        plaintext.extend_from_slice(&vouch);
+        let mut boxed = Vec::new();
+        BoxKey::agree(server_transient, transient.secret()).seal_into(
+            &short_nonce(INITIATE_PREFIX, 2),
+            &plaintext,
+            &mut boxed,
+        );
+        let body = Command::encode(wire::INITIATE, &[cookie, &2u64.to_be_bytes(), &boxed]);
+        Command::parse(body).expect("a command")
+    }
+
+    fn vouched(a: &PublicKey, b: &PublicKey) -> [u8; 64] {
+        let mut out = [0; 64];
+        out[..32].copy_from_slice(a.as_bytes());
+        out[32..].copy_from_slice(b.as_bytes());
+        out
+    }
+
+    #[test]
+    fn hand_made_initiate_is_accepted() {
+        let metadata = Metadata::new();
+        let ctx = Context {
+            socket_type: SocketType::Rep,
+            metadata: &metadata,
+        };
+        let server_keys = generate();
+        let client = generate();
+        let (mut server, transient, s_prime, cookie) = welcomed(&server_keys, &ctx);
+        let cmd = initiate(
+            &transient,
+            &s_prime,
+            &cookie,
+            client.public(),
+            client.secret(),
+            vouched(transient.public(), server_keys.public()),
+        );
+        assert_eq!(server.process_command(&ctx, cmd), Ok(()));
+        assert!(server.next_command(&ctx).is_some(), "READY");
+        assert!(server.is_ready());
+    }
+
+    #[test]
+    fn vouch_not_sealed_by_the_presented_key_is_refused() {
+        let metadata = Metadata::new();
+        let ctx = Context {
+            socket_type: SocketType::Rep,
+            metadata: &metadata,
+        };
+        let server_keys = generate();
+        let (claimed, impostor) = (generate(), generate());
+        let (mut server, transient, s_prime, cookie) = welcomed(&server_keys, &ctx);
+        let cmd = initiate(
+            &transient,
+            &s_prime,
+            &cookie,
+            claimed.public(),
+            impostor.secret(),
+            vouched(transient.public(), server_keys.public()),
+        );
+        assert_eq!(
+            server.process_command(&ctx, cmd),
+            Err(CurveError::Vouch.into())
+        );
+    }
+
+    #[test]
+    fn vouch_for_another_connection_or_server_is_refused() {
+        let metadata = Metadata::new();
+        let ctx = Context {
+            socket_type: SocketType::Rep,
+            metadata: &metadata,
+        };
+        let server_keys = generate();
+        let client = generate();
+        let other = generate();
+        for wrong in [0, 1] {
+            let (mut server, transient, s_prime, cookie) = welcomed(&server_keys, &ctx);
+            let content = if wrong == 0 {
+                vouched(other.public(), server_keys.public())
+            } else {
+                vouched(transient.public(), other.public())
+            };
+            let cmd = initiate(
+                &transient,
+                &s_prime,
+                &cookie,
+                client.public(),
+                client.secret(),
+                content,
+            );
+            assert_eq!(
+                server.process_command(&ctx, cmd),
+                Err(CurveError::VouchMismatch.into())
+            );
+        }
+    }
+
+    #[test]
+    fn cookie_from_another_connection_is_refused() {
+        let metadata = Metadata::new();
+        let ctx = Context {
+            socket_type: SocketType::Rep,
+            metadata: &metadata,
+        };
+        let server_keys = generate();
+        let client = generate();
+        let (_, _, _, old_cookie) = welcomed(&server_keys, &ctx);
+        let (mut server, transient, s_prime, _) = welcomed(&server_keys, &ctx);
+        let cmd = initiate(
+            &transient,
+            &s_prime,
+            &old_cookie,
+            client.public(),
+            client.secret(),
+            vouched(transient.public(), server_keys.public()),
+        );
+        assert_eq!(
+            server.process_command(&ctx, cmd),
+            Err(CurveError::Cookie.into())
+        );
+        // The cookie key is gone: even the right cookie no longer opens.
+        assert!(server.cookie_key.is_none());
+    }
+}

@@ -123,8 +123,9 @@ pub enum Error {
         status_text: String,
     },
 
-    /// The security handshake failed in a mechanism-specific way (CURVE's boxes, say).
-    #[error("{mechanism} handshake failed: {reason}")]
+    /// The security mechanism refused what the peer sent, in the handshake or after it
+    /// (CURVE: a box that does not open, a replayed nonce).
+    #[error("{mechanism}: {reason}")]
     Mechanism {
         /// The mechanism that failed.
         mechanism: MechanismName,
