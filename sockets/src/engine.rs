@@ -21,6 +21,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use purezmq_curve::{CurveClient, CurveServer};
 use purezmq_zmtp::mechanism::{Null, PlainClient, PlainServer};
 use purezmq_zmtp::{AuthReply, Connection, Event, Mechanism, Message, SocketType};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -55,7 +56,8 @@ pub(crate) struct Outcome {
 }
 
 /// The mechanism the options ask for. A server asks for authentication when there is
-/// a ZAP handler: always for PLAIN, and for NULL only with a ZAP domain, as libzmq.
+/// a ZAP handler: always for PLAIN and CURVE, and for NULL only with a ZAP domain, as
+/// libzmq.
 pub(crate) fn mechanism(options: &Options, zap: bool) -> Box<dyn Mechanism> {
     match &options.security {
         Security::Null if zap && !options.zap_domain.is_empty() => {
@@ -67,6 +69,14 @@ pub(crate) fn mechanism(options: &Options, zap: bool) -> Box<dyn Mechanism> {
         }
         Security::PlainServer if zap => Box::new(PlainServer::with_authentication()),
         Security::PlainServer => Box::new(PlainServer::new()),
+        Security::CurveClient {
+            keypair,
+            server_key,
+        } => Box::new(CurveClient::new(keypair.clone(), *server_key)),
+        Security::CurveServer { keypair } if zap => {
+            Box::new(CurveServer::with_authentication(keypair.clone()))
+        }
+        Security::CurveServer { keypair } => Box::new(CurveServer::new(keypair.clone())),
     }
 }
 

@@ -45,6 +45,9 @@ pub mod zap;
 
 pub use error::{Error, Result, TrySendError};
 pub use options::{Options, Security};
+/// CURVE keys and certificates, for [`Security::CurveClient`] and
+/// [`Security::CurveServer`].
+pub use purezmq_curve as curve;
 pub use purezmq_zmtp as zmtp;
 pub use purezmq_zmtp::{Message, SocketType};
 pub use socket::Socket;

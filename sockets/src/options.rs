@@ -25,6 +25,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use purezmq_curve::{KeyPair, PublicKey};
 use purezmq_zmtp::{Config, HeartbeatConfig, Metadata, SocketType};
 
 /// The longest routing id, PLAIN username, PLAIN password and ZAP domain libzmq
@@ -134,8 +135,9 @@ pub struct Options {
     /// `ZMQ_XPUB_NODROP`: make an XPUB or PUB send fail with "try again" when a
     /// subscriber's queue is full, instead of dropping the message. Default `false`.
     pub xpub_nodrop: bool,
-    /// `ZMQ_PLAIN_SERVER`, `ZMQ_PLAIN_USERNAME`, `ZMQ_PLAIN_PASSWORD`: the security
-    /// mechanism of new connections. Default [`Security::Null`].
+    /// `ZMQ_PLAIN_SERVER`, `ZMQ_PLAIN_USERNAME`, `ZMQ_PLAIN_PASSWORD` and the
+    /// `ZMQ_CURVE_*` keys: the security mechanism of new connections. Default
+    /// [`Security::Null`].
     pub security: Security,
     /// `ZMQ_ZAP_DOMAIN`: the domain sent with authentication requests to the ZAP
     /// handler, at most 255 bytes. Default empty.
@@ -143,8 +145,14 @@ pub struct Options {
 }
 
 /// The security mechanism of a socket's connections: libzmq's `ZMQ_MECHANISM`, set
-/// through `ZMQ_PLAIN_SERVER`, `ZMQ_PLAIN_USERNAME` and `ZMQ_PLAIN_PASSWORD`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// through `ZMQ_PLAIN_SERVER`, `ZMQ_PLAIN_USERNAME`, `ZMQ_PLAIN_PASSWORD`,
+/// `ZMQ_CURVE_SERVER`, `ZMQ_CURVE_PUBLICKEY`, `ZMQ_CURVE_SECRETKEY` and
+/// `ZMQ_CURVE_SERVERKEY`.
+///
+/// Two settings are equal when they name the same mechanism with the same keys; a
+/// key pair is compared by its public key (which its secret key determines), and
+/// `Debug` never prints a secret key.
+#[derive(Clone, Debug, Default)]
 pub enum Security {
     /// NULL: no authentication, no encryption (libzmq's default).
     #[default]
@@ -159,7 +167,57 @@ pub enum Security {
     /// PLAIN as the server (`ZMQ_PLAIN_SERVER` = 1): accept clients' credentials,
     /// checked by the ZAP handler if there is one.
     PlainServer,
+    /// CURVE as the client: encrypt with our long-term key pair and admit only a
+    /// server that proves it holds the secret key of `server_key`.
+    CurveClient {
+        /// `ZMQ_CURVE_PUBLICKEY` and `ZMQ_CURVE_SECRETKEY`: the client's long-term
+        /// keys, which the server's ZAP handler sees as the client's identity.
+        keypair: KeyPair,
+        /// `ZMQ_CURVE_SERVERKEY`: the server's long-term public key.
+        server_key: PublicKey,
+    },
+    /// CURVE as the server (`ZMQ_CURVE_SERVER` = 1): accept clients that know our
+    /// public key; the ZAP handler, if there is one, is asked about each client's
+    /// public key.
+    CurveServer {
+        /// `ZMQ_CURVE_PUBLICKEY` and `ZMQ_CURVE_SECRETKEY`: the server's long-term
+        /// keys.
+        keypair: KeyPair,
+    },
 }
+
+impl PartialEq for Security {
+    fn eq(&self, other: &Security) -> bool {
+        match (self, other) {
+            (Security::Null, Security::Null) | (Security::PlainServer, Security::PlainServer) => {
+                true
+            }
+            (
+                Security::PlainClient { username, password },
+                Security::PlainClient {
+                    username: u,
+                    password: p,
+                },
+            ) => username == u && password == p,
+            (
+                Security::CurveClient {
+                    keypair,
+                    server_key,
+                },
+                Security::CurveClient {
+                    keypair: k,
+                    server_key: s,
+                },
+            ) => keypair.public() == k.public() && server_key == s,
+            (Security::CurveServer { keypair }, Security::CurveServer { keypair: k }) => {
+                keypair.public() == k.public()
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Security {}
 
 /// A rule of libzmq's that [`Options`] break.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -386,6 +444,29 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         assert_eq!(Options::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn curve_keys_compare_by_public_key_and_debug_hides_the_secret() {
+        let keypair = KeyPair::generate();
+        let secret = keypair.secret().to_z85();
+        let server = Security::CurveServer {
+            keypair: keypair.clone(),
+        };
+        assert_eq!(server, server.clone());
+        assert_ne!(
+            server,
+            Security::CurveServer {
+                keypair: KeyPair::generate()
+            }
+        );
+        let client = Security::CurveClient {
+            keypair: keypair.clone(),
+            server_key: *keypair.public(),
+        };
+        assert_ne!(client, server);
+        assert!(!format!("{client:?}").contains(secret.as_str()));
+        assert!(!format!("{server:?}").contains(secret.as_str()));
     }
 
     #[test]
