@@ -282,7 +282,12 @@ fn spawn_connecter<S, F, Fut>(
                 return;
             }
             let Some(wait) = interval.filter(|ivl| !ivl.is_zero()) else {
-                return; // reconnecting is off
+                // Reconnecting is off: as in libzmq the connect ends here, and its
+                // peer goes with whatever was queued for it.
+                if let Some(peer) = peer_hint {
+                    core.detach(peer);
+                }
+                return;
             };
             core.monitors
                 .emit(EventKind::ConnectRetried(wait), &endpoint);

@@ -181,3 +181,55 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// libzmq's bytes, captured (zmtp/tests/vectors): a NULL greeting with no routing id.
+pub const GREETING_NULL: &[u8] =
+    include_bytes!("../../../zmtp/tests/vectors/greeting_null_no_identity.bin");
+/// READY of a DEALER with routing id "client".
+pub const READY_DEALER: &[u8] =
+    include_bytes!("../../../zmtp/tests/vectors/ready_dealer_identity.bin");
+/// READY of a SUB.
+pub const READY_SUB: &[u8] = include_bytes!("../../../zmtp/tests/vectors/ready_sub.bin");
+/// SUBSCRIBE to everything (ZMTP 3.1 command).
+pub const SUBSCRIBE_ALL: &[u8] =
+    include_bytes!("../../../zmtp/tests/vectors/subscribe_empty_zmtp31.bin");
+
+/// One ZMTP frame read from a raw stream: its flags byte and body.
+pub async fn read_frame(stream: &mut tokio::net::TcpStream) -> (u8, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let read = async {
+        let flags = stream.read_u8().await?;
+        let size = if flags & 0x02 != 0 {
+            stream.read_u64().await?
+        } else {
+            u64::from(stream.read_u8().await?)
+        };
+        let mut body = vec![0; usize::try_from(size).unwrap()];
+        stream.read_exact(&mut body).await?;
+        std::io::Result::Ok((flags, body))
+    };
+    timeout(WAIT, read)
+        .await
+        .expect("no frame in time")
+        .unwrap()
+}
+
+/// Connects raw TCP to `endpoint` (`tcp://host:port`) and does a NULL handshake by
+/// hand, sending `ready`; returns the stream after the peer's READY.
+pub async fn raw_handshake(endpoint: &str, ready: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = endpoint.strip_prefix("tcp://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(GREETING_NULL).await.unwrap();
+    let mut greeting = [0; 64];
+    timeout(WAIT, stream.read_exact(&mut greeting))
+        .await
+        .expect("no greeting in time")
+        .unwrap();
+    assert_eq!(greeting[0], 0xff);
+    stream.write_all(ready).await.unwrap();
+    let (flags, body) = read_frame(&mut stream).await;
+    assert_eq!(flags & 0x04, 0x04, "a command");
+    assert!(body.starts_with(b"\x05READY"), "{body:?}");
+    stream
+}
