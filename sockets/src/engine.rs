@@ -366,8 +366,12 @@ impl<S: Stream> Engine<S> {
             Poll::Ready(Ok(0)) => Ok(Poll::Ready(false)),
             Poll::Ready(Ok(_)) => {
                 let now = self.now();
-                self.conn.process(now)?;
+                let processed = self.conn.process(now);
+                // What was decoded before a violation still counts, as in libzmq:
+                // the handshake (so the failure is reported as after it) and the
+                // messages before the bad frame.
                 self.drain_events()?;
+                processed?;
                 Ok(Poll::Ready(true))
             }
             Poll::Ready(Err(e)) => Err(e.into()),
