@@ -64,9 +64,7 @@ impl Drop for Handle {
 fn close(core: &Arc<Core>, endpoints: Vec<transport::Handle>) {
     core.shutdown.cancel();
     for handle in &endpoints {
-        if let Some(path) = &handle.ipc_path {
-            let _ = std::fs::remove_file(path);
-        }
+        handle.remove_ipc_file();
     }
     transport::inproc_forget(core);
     for (other, peer) in core.close_all() {

@@ -41,6 +41,21 @@ pub(crate) struct Handle {
     pub(crate) inproc_name: Option<String>,
 }
 
+impl Handle {
+    /// Removes the file of an ipc bind, and the directory `ipc://*` made for it.
+    pub(crate) fn remove_ipc_file(&self) {
+        let Some(path) = &self.ipc_path else {
+            return;
+        };
+        let _ = std::fs::remove_file(path);
+        if self.given == "ipc://*"
+            && let Some(dir) = path.parent()
+        {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 /// Binds `endpoint`; needs a tokio runtime.
 pub(crate) fn bind(core: &Arc<Core>, given: &str, endpoint: Endpoint) -> Result<Handle, Error> {
     let options = core.options();
@@ -156,9 +171,7 @@ pub(crate) fn connect(core: &Arc<Core>, given: &str, endpoint: Endpoint) -> Resu
 /// Stops what a bind or connect started.
 pub(crate) fn stop(core: &Arc<Core>, handle: Handle) {
     handle.cancel.cancel();
-    if let Some(path) = &handle.ipc_path {
-        let _ = std::fs::remove_file(path);
-    }
+    handle.remove_ipc_file();
     if let Some(name) = &handle.inproc_name {
         inproc_unbind(core, name);
     }

@@ -86,6 +86,10 @@ pub struct FrameDecoder {
 /// impossible: command frames may always be this large.
 pub const MIN_COMMAND_LIMIT: u64 = 8192;
 
+/// The largest frame any peer may announce, whatever the maximum message size: as
+/// libzmq, a size with the top bit set (over `i64::MAX`) breaks the protocol.
+pub const MAX_FRAME_SIZE: u64 = i64::MAX as u64;
+
 impl FrameDecoder {
     /// A decoder refusing message frames longer than `max_message_size` octets (`None`:
     /// no limit). Command frames are limited to the larger of that and
@@ -129,11 +133,12 @@ impl FrameDecoder {
             (2, u64::from(size))
         };
         let max = if flags & COMMAND != 0 {
-            Some(self.max_command_size)
+            self.max_command_size
         } else {
-            self.max_message_size
+            self.max_message_size.unwrap_or(MAX_FRAME_SIZE)
         };
-        if let Some(max) = max.filter(|&max| size > max) {
+        let max = max.min(MAX_FRAME_SIZE);
+        if size > max {
             return Err(Error::FrameTooLarge { size, max });
         }
         // Whatever the size, the body must already be in `buf`, so it fits a usize.
@@ -230,8 +235,23 @@ mod tests {
     #[test]
     fn huge_unlimited_size_waits_without_allocating() {
         let dec = FrameDecoder::new(None);
-        let mut buf = BytesMut::from(&[LONG, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF][..]);
+        let mut buf = BytesMut::from(&[LONG, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF][..]);
         assert_eq!(dec.decode(&mut buf), Ok(None));
         assert_eq!(buf.capacity(), 9);
+    }
+
+    #[test]
+    fn a_size_over_i64_max_is_refused_even_without_a_limit() {
+        for flags in [LONG, LONG | COMMAND] {
+            let dec = FrameDecoder::new(None);
+            let mut buf = BytesMut::from(&[flags, 0x80, 0, 0, 0, 0, 0, 0, 0][..]);
+            assert_eq!(
+                dec.decode(&mut buf),
+                Err(Error::FrameTooLarge {
+                    size: 1 << 63,
+                    max: MAX_FRAME_SIZE
+                })
+            );
+        }
     }
 }
