@@ -217,6 +217,7 @@ def main():
     parser.add_argument("--hwm", type=int, help="SNDHWM and RCVHWM")
     parser.add_argument("--heartbeat-ivl", type=int, help="ZMQ_HEARTBEAT_IVL in ms")
     parser.add_argument("--heartbeat-timeout", type=int, help="ZMQ_HEARTBEAT_TIMEOUT in ms")
+    parser.add_argument("--heartbeat-ttl", type=int, help="ZMQ_HEARTBEAT_TTL in ms")
     args = parser.parse_args()
 
     signals = Signals()
@@ -235,6 +236,8 @@ def main():
         sock.heartbeat_ivl = args.heartbeat_ivl
     if args.heartbeat_timeout is not None:
         sock.heartbeat_timeout = args.heartbeat_timeout
+    if args.heartbeat_ttl is not None:
+        sock.heartbeat_ttl = args.heartbeat_ttl
     if kind in (zmq.SUB, zmq.XSUB) and args.scenario == "recv":
         # Before connecting, so the subscription goes out with the handshake.
         set_subscribed(sock, kind, b"T", True)

@@ -58,11 +58,15 @@ const WINDOW: usize = 64;
 /// The routing ids of the two sides of ROUTER-ROUTER.
 const RUST_ID: &str = "rs";
 const PYTHON_ID: &str = "py";
-/// Heartbeats on both sides in the heartbeat runs.
-const HEARTBEAT_IVL: Duration = Duration::from_millis(100);
-const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(500);
-/// Idle time between the rounds of the heartbeat runs: several heartbeat timeouts.
-const HEARTBEAT_IDLE: Duration = Duration::from_millis(1500);
+/// The heartbeat options of the heartbeat runs (ZMQ_HEARTBEAT_IVL, _TIMEOUT and,
+/// on the pyzmq side when purezmq sends none, _TTL). A peer counts as silent only
+/// between complete messages, so the timeout leaves room for a 1 MiB frame to
+/// cross a loaded machine.
+const HEARTBEAT_IVL: Duration = Duration::from_millis(200);
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
+const HEARTBEAT_TTL: Duration = Duration::from_secs(2);
+/// Idle time between the rounds of the heartbeat runs: over twice the timeout.
+const HEARTBEAT_IDLE: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Transport {
@@ -208,11 +212,24 @@ struct Plan {
     /// Kill the pyzmq process after the first round, start it again on the same
     /// endpoint, and run a round with it.
     restart: bool,
-    /// Heartbeats on both sides; no disconnect during the rounds; then SIGSTOP the
-    /// pyzmq process and expect purezmq to drop it.
-    heartbeat: bool,
+    /// Heartbeats: no disconnect during the rounds; then SIGSTOP the pyzmq process
+    /// and expect purezmq to drop it.
+    heartbeat: Option<Heartbeats>,
     /// Cases run at the same time.
     parallel: usize,
+}
+
+/// Who sends heartbeats in a heartbeat run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Heartbeats {
+    /// Both sides send PINGs; purezmq drops the stopped peer on its own
+    /// HEARTBEAT_TIMEOUT.
+    Both,
+    /// Only pyzmq sends PINGs, announcing a TTL. purezmq sends nothing of its own
+    /// while idle, so the connection stays up only if it answers the PINGs (libzmq
+    /// drops a peer silent for HEARTBEAT_TIMEOUT after a PING); and it must drop the
+    /// stopped peer when the TTL runs out.
+    PyzmqOnly,
 }
 
 /// `size` bytes whose byte i is i mod 256, as `payload` in socket_peer.py.
@@ -559,7 +576,7 @@ impl Rust {
             options.routing_id = Bytes::from_static(RUST_ID.as_bytes());
             options.router_mandatory = true;
         }
-        if plan.heartbeat {
+        if plan.heartbeat == Some(Heartbeats::Both) {
             options.heartbeat_ivl = Some(HEARTBEAT_IVL);
             options.heartbeat_timeout = Some(HEARTBEAT_TIMEOUT);
         }
@@ -815,12 +832,18 @@ fn python_args(case: &Case, plan: &Plan, mode: &str, endpoint: &str) -> Vec<Stri
     if is_pubsub(case.python) {
         args.extend(["--hwm".into(), "0".into()]);
     }
-    if plan.heartbeat {
+    if plan.heartbeat.is_some() {
         args.extend([
             "--heartbeat-ivl".into(),
             HEARTBEAT_IVL.as_millis().to_string(),
             "--heartbeat-timeout".into(),
             HEARTBEAT_TIMEOUT.as_millis().to_string(),
+        ]);
+    }
+    if plan.heartbeat == Some(Heartbeats::PyzmqOnly) {
+        args.extend([
+            "--heartbeat-ttl".into(),
+            HEARTBEAT_TTL.as_millis().to_string(),
         ]);
     }
     args
@@ -914,13 +937,19 @@ async fn run_case(
         py = again;
     }
 
-    if plan.heartbeat {
+    if plan.heartbeat.is_some() {
         events.catch_up().await;
         if events.seen.iter().any(is_disconnect) {
             return Err(format!(
                 "the connection dropped while heartbeats were on; events: {}",
                 events.list()
             ));
+        }
+        if plan.heartbeat == Some(Heartbeats::PyzmqOnly) {
+            // A PING arms the TTL and any other traffic disarms it (libzmq does the
+            // same): let a few PINGs follow the last message, so that the stopped
+            // peer's last word is one.
+            tokio::time::sleep(3 * HEARTBEAT_IVL).await;
         }
         py.signal("STOP")?;
         let outcome = events
@@ -980,28 +1009,26 @@ async fn run_matrix(name: &str, cases: Vec<Case>, plan: Plan) -> Vec<(Case, Outc
     results.into_iter().map(|(_, c, o, t)| (c, o, t)).collect()
 }
 
-/// Prints the results as a table and fails the test on any failure.
-fn report(name: &str, results: &[(Case, Outcome, Duration)], started: Instant) {
+/// Prints the results of named runs as a table and fails the test on any failure.
+fn report(runs: &[(&str, Vec<(Case, Outcome, Duration)>)], started: Instant) {
     let mut failures = Vec::new();
-    eprintln!(
-        "{name}: {} cases in {:.1?}",
-        results.len(),
-        started.elapsed()
-    );
-    for (case, outcome, took) in results {
-        match outcome {
-            Ok(()) => eprintln!("  pass  {case} ({took:.1?})"),
-            Err(e) => {
-                eprintln!("  FAIL  {case} ({took:.1?}): {e}");
-                failures.push(format!("{case}: {e}"));
+    let total: usize = runs.iter().map(|(_, results)| results.len()).sum();
+    eprintln!("{total} cases in {:.1?}", started.elapsed());
+    for (name, results) in runs {
+        for (case, outcome, took) in results {
+            match outcome {
+                Ok(()) => eprintln!("  pass  {name}: {case} ({took:.1?})"),
+                Err(e) => {
+                    eprintln!("  FAIL  {name}: {case} ({took:.1?}): {e}");
+                    failures.push(format!("{name}: {case}: {e}"));
+                }
             }
         }
     }
     assert!(
         failures.is_empty(),
-        "{} of {} cases failed:\n{}",
+        "{} of {total} cases failed:\n{}",
         failures.len(),
-        results.len(),
         failures.join("\n")
     );
 }
@@ -1014,11 +1041,11 @@ async fn every_pair_moves_the_sequence_in_every_direction_and_start_order() {
         rounds: 1,
         idle: Duration::ZERO,
         restart: false,
-        heartbeat: false,
+        heartbeat: None,
         parallel: 4,
     };
     let results = run_matrix("traffic", cases(&[true, false]), plan).await;
-    report("traffic", &results, started);
+    report(&[("traffic", results)], started);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1029,24 +1056,34 @@ async fn traffic_resumes_after_the_pyzmq_side_restarts() {
         rounds: 1,
         idle: Duration::ZERO,
         restart: true,
-        heartbeat: false,
+        heartbeat: None,
         parallel: 6,
     };
     let results = run_matrix("restart", cases(&[true]), plan).await;
-    report("restart", &results, started);
+    report(&[("restart", results)], started);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_keep_idle_connections_and_drop_a_stopped_peer() {
     let started = Instant::now();
-    let plan = Plan {
+    let plan = |heartbeats| Plan {
         count: 100,
         rounds: 2,
         idle: HEARTBEAT_IDLE,
         restart: false,
-        heartbeat: true,
-        parallel: 12,
+        heartbeat: Some(heartbeats),
+        parallel: 21,
     };
-    let results = run_matrix("heartbeat", cases(&[true]), plan).await;
-    report("heartbeat", &results, started);
+    // Mostly idle time: both runs at once.
+    let (both, pyzmq_only) = tokio::join!(
+        run_matrix("heartbeat", cases(&[true]), plan(Heartbeats::Both)),
+        run_matrix("heartbeat-ttl", cases(&[true]), plan(Heartbeats::PyzmqOnly)),
+    );
+    report(
+        &[
+            ("heartbeats on both sides", both),
+            ("heartbeats from pyzmq only, with a TTL", pyzmq_only),
+        ],
+        started,
+    );
 }
