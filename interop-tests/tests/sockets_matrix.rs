@@ -278,6 +278,9 @@ fn with_prefix(prefix: &[Bytes], message: &[Bytes]) -> Vec<Bytes> {
 
 type Outcome = Result<(), String>;
 
+/// Each case of a run, with its outcome and how long it took.
+type Results = Vec<(Case, Outcome, Duration)>;
+
 /// Runs `what` with a time limit, naming it in the error.
 async fn timed<T>(
     limit: Duration,
@@ -967,7 +970,7 @@ async fn run_case(
 
 /// Runs `cases` with `plan.parallel` at a time; returns each with its outcome and
 /// how long it took.
-async fn run_matrix(name: &str, cases: Vec<Case>, plan: Plan) -> Vec<(Case, Outcome, Duration)> {
+async fn run_matrix(name: &str, cases: Vec<Case>, plan: Plan) -> Results {
     let dir = Arc::new(TempDir::new(name));
     let messages = Arc::new(sequence(plan.count));
     let queue: Arc<Mutex<VecDeque<(usize, Case)>>> =
@@ -1010,7 +1013,7 @@ async fn run_matrix(name: &str, cases: Vec<Case>, plan: Plan) -> Vec<(Case, Outc
 }
 
 /// Prints the results of named runs as a table and fails the test on any failure.
-fn report(runs: &[(&str, Vec<(Case, Outcome, Duration)>)], started: Instant) {
+fn report(runs: &[(&str, Results)], started: Instant) {
     let mut failures = Vec::new();
     let total: usize = runs.iter().map(|(_, results)| results.len()).sum();
     eprintln!("{total} cases in {:.1?}", started.elapsed());
