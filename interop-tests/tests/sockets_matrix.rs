@@ -1,19 +1,28 @@
 //! The socket interop matrix: purezmq against libzmq 4.3.5 (pyzmq, in its own
 //! process, `python/socket_peer.py`).
 //!
-//! Every compatible pair of socket types, with purezmq as either type, purezmq
-//! binding or connecting, the binder or the connecter started first, over tcp and
-//! ipc. Each case moves the test sequence ([`sequence`]: 10,000 messages checked for
-//! content and order, multipart messages with empty frames, frames of 0, 255, 256
-//! and 1 MiB bytes); between publishers and subscribers it also checks that
-//! subscribing and unsubscribing filter. Then, per pair, role, direction and
-//! transport: traffic resumes after the pyzmq process is killed and restarted on the
-//! same endpoint; and with heartbeats on both sides an idle connection stays up, and
-//! a pyzmq process that is stopped (SIGSTOP) is dropped with a DISCONNECTED event.
+//! Every pair of [`PAIRS`], with purezmq as either type, purezmq binding or
+//! connecting, over tcp and ipc:
+//!
+//! * **traffic**, with the binder or the connecter started first: the test
+//!   sequence ([`sequence`]: 10,000 messages checked for content and order, a
+//!   multipart message with empty frames, frames of 0, 255, 256 and 1 MiB bytes);
+//!   between publishers and subscribers also that a subscription filters (an
+//!   unsubscribed topic is interleaved) and that an unsubscribe takes effect;
+//! * **restart**: after a round, the pyzmq process is killed (purezmq reports
+//!   DISCONNECTED), started again on the same endpoint, and a round runs with it.
+//!   When pyzmq is the binder, the restart is a start with the connecter first;
+//! * **heartbeats**, twice: with HEARTBEAT_IVL/TIMEOUT on both sides, and with
+//!   pyzmq alone sending PINGs that announce a TTL. Either way the connection
+//!   survives idling for longer than the timeout (pyzmq drops a peer that does not
+//!   answer its PINGs), and once the pyzmq process is stopped (SIGSTOP) purezmq
+//!   drops it with a DISCONNECTED event, on its own timeout or on the TTL.
 //!
 //! Who does what follows from the pair ([`Scenario`]): the side that can answer
 //! echoes and the other side drives and checks; PUSH and publishers send, PULL and
 //! subscribers check. The Rust side and the Python side build the same sequence.
+//! Every test prints a line per case; set `PUREZMQ_MATRIX_FILTER` to a part of
+//! those lines (say `ROUTER-ROUTER purezmq ROUTER binds`) to run only those cases.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -28,7 +37,7 @@ use purezmq::{Error, Message, Options, Socket, SocketType};
 use purezmq_interop_tests::PyPeer;
 use tokio::task::JoinHandle;
 
-/// The pairs the issue names, as (binder-side type in libzmq's examples, other).
+/// The pairs of socket types that talk to each other, as libzmq allows them.
 const PAIRS: [(SocketType, SocketType); 12] = [
     (SocketType::Req, SocketType::Rep),
     (SocketType::Req, SocketType::Router),
@@ -599,12 +608,12 @@ impl Rust {
     /// subscription goes with the handshake (round 0) or the reconnection.
     async fn prepare(&self) -> Outcome {
         match self.case.rust {
-            SocketType::Sub => self.socket.subscribe("T").map_err(|e| e.to_string()),
-            SocketType::XSub => send(&self.socket, frames(&["\x01T"]), "subscribing to T").await,
+            SocketType::Sub | SocketType::XSub => self.set_subscribed("T", true).await,
             _ => Ok(()),
         }
     }
 
+    /// Subscribes or unsubscribes: SUB through the API, XSUB with a message.
     async fn set_subscribed(&self, topic: &'static str, on: bool) -> Outcome {
         let what = format!("changing the subscription to {topic}");
         match self.case.rust {
