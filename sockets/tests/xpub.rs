@@ -49,12 +49,14 @@ async fn nodrop() {
         }
         nothing_within(&sub, Duration::from_millis(50)).await;
 
-        // Without reading, sends fail once the queues are full; none is lost.
+        // Without reading, sends fail once the queues are full; none is lost. The
+        // messages are large enough that TCP's own buffers fill after a few thousand.
         xpub.set_options(|o| o.sndtimeo = Some(Duration::ZERO))
             .unwrap();
+        let payload = bytes::Bytes::from(vec![b'x'; 1024]);
         let mut sent = 0;
         loop {
-            match xpub.send("").await {
+            match xpub.send(payload.clone()).await {
                 Ok(()) => sent += 1,
                 Err(Error::Timeout(_) | Error::WouldBlock) => break,
                 Err(e) => panic!("{e}"),
