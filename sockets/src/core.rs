@@ -328,7 +328,7 @@ impl Core {
         let Some(inp) = state.peers.get(&peer).map(|p| Arc::clone(&p.inp)) else {
             return;
         };
-        inp.clear();
+        inp.discard();
         state.rotation.retain(|inbound| {
             let keep = !Arc::ptr_eq(&inbound.pipe, &inp);
             if !keep {

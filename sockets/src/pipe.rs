@@ -67,6 +67,9 @@ pub(crate) struct Pipe {
     writer: End,
     /// Set when either end is gone for good.
     closed: AtomicBool,
+    /// Set when the reader no longer wants what is written (a local disconnect):
+    /// writes from then on are dropped.
+    discarding: AtomicBool,
     /// Whether the reading socket holds this pipe in its fair-queue rotation. Only
     /// the reading socket touches it, under its own lock.
     pub(crate) in_rotation: AtomicBool,
@@ -98,6 +101,7 @@ impl Pipe {
             reader,
             writer,
             closed: AtomicBool::new(false),
+            discarding: AtomicBool::new(false),
             in_rotation: AtomicBool::new(false),
             peer,
         })
@@ -150,6 +154,9 @@ impl Pipe {
     pub(crate) fn push(self: &Arc<Self>, message: Message) {
         let was_empty = {
             let mut queue = self.lock();
+            if self.discarding.load(Ordering::Acquire) {
+                return;
+            }
             let was_empty = queue.is_empty();
             if self.conflate {
                 let dropped = queue.len();
@@ -172,6 +179,10 @@ impl Pipe {
         }
         let was_empty = {
             let mut queue = self.lock();
+            if self.discarding.load(Ordering::Acquire) {
+                batch.clear();
+                return;
+            }
             let was_empty = queue.is_empty();
             if self.conflate {
                 self.len.fetch_sub(queue.len(), Ordering::AcqRel);
@@ -206,6 +217,19 @@ impl Pipe {
             into.append(&mut queue);
         }
         n
+    }
+
+    /// Drops every message written and not yet taken, and every message written
+    /// from now on.
+    pub(crate) fn discard(&self) {
+        let dropped = {
+            let mut queue = self.lock();
+            self.discarding.store(true, Ordering::Release);
+            let n = queue.len();
+            queue.clear();
+            n
+        };
+        self.consumed(dropped);
     }
 
     /// Drops every message written and not yet taken.
