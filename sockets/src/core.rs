@@ -136,6 +136,8 @@ pub(crate) struct State {
     /// PUB and XPUB: the peers' subscriptions.
     subscribers: SubscriberTrie<u64>,
     match_scratch: Vec<u64>,
+    /// PUB and XPUB: the pipes one message goes to, reused from send to send.
+    publish_targets: Vec<Arc<Pipe>>,
     /// XPUB: messages for the application (subscriptions and upstream messages).
     xpub_pending: VecDeque<Message>,
     /// XPUB_MANUAL: the peer whose subscription was received last.
@@ -168,6 +170,7 @@ impl Core {
                 subscriptions: Subscriptions::new(),
                 subscribers: SubscriberTrie::new(),
                 match_scratch: Vec::new(),
+                publish_targets: Vec::new(),
                 xpub_pending: VecDeque::new(),
                 xpub_last_peer: None,
                 xpub_manual_subscriptions: HashMap::new(),
@@ -865,34 +868,33 @@ impl State {
     }
 
     fn publish(&mut self, message: Message) -> Result<(), TrySendError> {
-        let first = message.frames()[0].clone();
+        // Both scratch vectors keep their capacity: matching allocates nothing once
+        // they have grown.
         let mut scratch = std::mem::take(&mut self.match_scratch);
-        let mut targets: Vec<Arc<Pipe>> = Vec::new();
+        let mut targets = std::mem::take(&mut self.publish_targets);
         let peers = &self.peers;
         self.subscribers
-            .for_each_match(&first, &mut scratch, |peer| {
+            .for_each_match(&message.frames()[0], &mut scratch, |peer| {
                 if let Some(p) = peers.get(&peer) {
                     targets.push(Arc::clone(&p.out));
                 }
             });
         self.match_scratch = scratch;
-        if self.options.xpub_nodrop && targets.iter().any(|p| p.is_full()) {
-            return would_block(message);
-        }
-        match targets.len() {
-            0 => {}
-            1 => {
-                if !targets[0].is_full() {
-                    targets[0].push(message);
-                }
-            }
-            _ => {
-                for pipe in targets.iter().filter(|p| !p.is_full()) {
+        let result = if self.options.xpub_nodrop && targets.iter().any(|p| p.is_full()) {
+            would_block(message)
+        } else {
+            targets.retain(|p| !p.is_full());
+            if let Some(last) = targets.pop() {
+                for pipe in &targets {
                     pipe.push(message.clone());
                 }
+                last.push(message);
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        targets.clear();
+        self.publish_targets = targets;
+        result
     }
 
     fn xsub_send(&mut self, message: Message) {

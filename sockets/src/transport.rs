@@ -204,13 +204,6 @@ fn spawn_listener(
     let core2 = Arc::clone(core);
     core.tasks.spawn(async move {
         let core = core2;
-        let start = |stream: Box<
-            dyn FnOnce(Arc<Core>, String, CancellationToken) -> BoxedEngine + Send,
-        >| {
-            core.monitors.emit(EventKind::Accepted, &endpoint);
-            let engine = stream(Arc::clone(&core), endpoint.clone(), cancel.child_token());
-            core.tasks.spawn(engine);
-        };
         loop {
             let accepted = tokio::select! {
                 accepted = accept(&listener) => accepted,
@@ -218,7 +211,11 @@ fn spawn_listener(
                 () = core.shutdown.cancelled() => return,
             };
             match accepted {
-                Ok(engine) => start(engine),
+                Ok(start) => {
+                    core.monitors.emit(EventKind::Accepted, &endpoint);
+                    let engine = start(Arc::clone(&core), endpoint.clone(), cancel.child_token());
+                    core.tasks.spawn(engine);
+                }
                 Err(e) => {
                     core.monitors
                         .emit(EventKind::AcceptFailed(e.to_string()), &endpoint);
