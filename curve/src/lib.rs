@@ -67,6 +67,7 @@ extern crate std;
 
 pub mod cert;
 mod client;
+pub mod cookie;
 mod crypto;
 pub mod error;
 pub mod key;
@@ -77,6 +78,9 @@ pub mod z85;
 
 pub use cert::Certificate;
 pub use client::CurveClient;
+#[cfg(feature = "std")]
+pub use cookie::CookieKeyring;
+pub use cookie::CookieKeys;
 pub use error::{CertificateError, CurveError, KeyError, Z85Error};
 pub use key::{KeyPair, PublicKey, SecretKey};
 pub use rand_core;

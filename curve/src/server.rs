@@ -1,12 +1,15 @@
 //! The server side of CurveZMQ.
 //!
-//! Between WELCOME and INITIATE the server remembers only a cookie key: its transient
-//! secret key s' travels in the cookie, sealed under that key, and comes back with
-//! INITIATE. Each connection draws its own cookie key when it sends WELCOME and
-//! zeroizes it as soon as INITIATE arrives, so no cookie key outlives the handshake
-//! timeout, and a cookie opens only on the connection it was made for.
+//! Between WELCOME and INITIATE the server keeps no secret for the client: its
+//! transient secret key s' travels in the cookie, sealed under a cookie key, and comes
+//! back with INITIATE. The cookie key comes from a [`CookieKeys`] source shared by a
+//! socket's connections (rotated every minute by [`CookieKeyring`](crate::CookieKeyring)),
+//! or, without one, is drawn for the connection alone and zeroized when INITIATE
+//! arrives. Only the client's transient public key C' is remembered from HELLO, so
+//! that a cookie made for another connection is refused.
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use bytes::Bytes;
@@ -18,6 +21,7 @@ use purezmq_zmtp::mechanism::{
 use purezmq_zmtp::{Error, MechanismName, Metadata, SendBuffer};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::cookie::{CookieKey, CookieKeys};
 use crate::crypto::{self, BoxKey, Rng};
 use crate::error::CurveError;
 use crate::key::{KeyPair, PublicKey, SecretKey};
@@ -36,10 +40,13 @@ pub struct CurveServer {
     rng: Rng,
     state: State,
     nonces: Nonces,
-    /// The client's transient key, from HELLO until WELCOME is sealed.
+    /// The client's transient key, from HELLO until INITIATE.
     client_transient: Option<PublicKey>,
-    /// The cookie key, from WELCOME until INITIATE.
-    cookie_key: Option<Zeroizing<[u8; 32]>>,
+    /// Where cookie keys come from, if shared with other connections.
+    cookie_keys: Option<Arc<dyn CookieKeys>>,
+    /// This connection's own cookie key, from WELCOME until INITIATE, when there is
+    /// no shared source.
+    cookie_key: Option<CookieKey>,
     /// The session's key, from INITIATE until READY is sealed.
     session_key: Option<BoxKey>,
     client_key: Option<PublicKey>,
@@ -92,12 +99,21 @@ impl CurveServer {
             state: State::AwaitHello,
             nonces: Nonces::new(),
             client_transient: None,
+            cookie_keys: None,
             cookie_key: None,
             session_key: None,
             client_key: None,
             session: None,
             peer: None,
         }
+    }
+
+    /// Seals cookies under keys from `keys`, shared with other connections (see
+    /// [`CookieKeyring`](crate::CookieKeyring)), instead of a key of this
+    /// connection's own.
+    pub fn with_cookie_keys(mut self, keys: Arc<dyn CookieKeys>) -> CurveServer {
+        self.cookie_keys = Some(keys);
+        self
     }
 
     /// Whether to ask the caller to authenticate each client.
@@ -134,12 +150,22 @@ impl CurveServer {
     }
 
     fn welcome(&mut self) -> Option<Bytes> {
-        let client_transient = self.client_transient.take()?;
+        if self.state != State::SendWelcome {
+            return None;
+        }
+        let client_transient = self.client_transient?;
         let transient = KeyPair::generate_with(&mut *self.rng);
 
-        // The cookie: C' and s' under a fresh cookie key.
-        let mut cookie_key = Zeroizing::new([0u8; 32]);
-        self.rng.fill_bytes(&mut cookie_key[..]);
+        // The cookie: C' and s' under the cookie key.
+        let cookie_key = match &self.cookie_keys {
+            Some(keys) => keys.sealing_key(),
+            None => {
+                let mut key = CookieKey::default();
+                self.rng.fill_bytes(&mut key[..]);
+                self.cookie_key = Some(key.clone());
+                key
+            }
+        };
         let cookie_nonce = crypto::random_16(&mut self.rng);
         let mut cookie_plain = Zeroizing::new([0u8; 64]);
         cookie_plain[..32].copy_from_slice(client_transient.as_bytes());
@@ -161,7 +187,6 @@ impl CurveServer {
             &plaintext,
             &mut data,
         );
-        self.cookie_key = Some(cookie_key);
         Some(Command::encode(wire::WELCOME, &[&data]))
     }
 
@@ -169,8 +194,8 @@ impl CurveServer {
         if data.len() < wire::INITIATE_MIN_DATA_LEN {
             return Err(wire::malformed("INITIATE", "shorter than 257 octets"));
         }
-        // The cookie key serves once, whatever INITIATE holds.
-        let Some(cookie_key) = self.cookie_key.take() else {
+        // One INITIATE per HELLO, whatever it holds.
+        let Some(hello_transient) = self.client_transient.take() else {
             return Err(wire::unexpected(wire::INITIATE, "the handshake is over"));
         };
         let (cookie, rest) = data.split_at(wire::COOKIE_LEN);
@@ -178,16 +203,24 @@ impl CurveServer {
 
         let (cookie_nonce, cookie_box) = cookie.split_at(16);
         let cookie_nonce: &[u8; 16] = cookie_nonce.try_into().unwrap_or(&[0; 16]);
-        let cookie = BoxKey::symmetric(&cookie_key)
-            .open(
-                &crypto::long_nonce(crypto::COOKIE_PREFIX, cookie_nonce),
-                cookie_box,
-            )
+        let cookie_nonce = crypto::long_nonce(crypto::COOKIE_PREFIX, cookie_nonce);
+        let keys = match (&self.cookie_keys, self.cookie_key.take()) {
+            (Some(shared), _) => shared.opening_keys(),
+            (None, own) => [own, None],
+        };
+        let cookie = keys
+            .iter()
+            .flatten()
+            .find_map(|key| BoxKey::symmetric(key).open(&cookie_nonce, cookie_box))
             .ok_or(CurveError::Cookie)?;
-        drop(cookie_key);
+        drop(keys);
         let (client_transient, transient_secret) = cookie.split_at(32);
-        let client_transient =
-            PublicKey::try_from(client_transient).map_err(|_| CurveError::Cookie)?;
+        // A cookie sealed for another connection's HELLO opens under a shared key,
+        // but names another C'.
+        if client_transient != &hello_transient.as_bytes()[..] {
+            return Err(CurveError::Cookie.into());
+        }
+        let client_transient = hello_transient;
         let mut secret_bytes = [0u8; 32];
         secret_bytes.copy_from_slice(transient_secret);
         let transient_secret = SecretKey::from_bytes(secret_bytes);

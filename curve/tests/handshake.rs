@@ -1,10 +1,12 @@
 //! CURVE handshakes and traffic between two in-memory connections, honest and hostile:
 //! the behaviours libzmq's test_security_curve asserts, without a network.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use purezmq_curve::{CurveClient, CurveError, CurveServer, KeyPair, PublicKey};
+use purezmq_curve::rand_core::OsRng;
+use purezmq_curve::{CookieKeyring, CurveClient, CurveError, CurveServer, KeyPair, PublicKey};
 use purezmq_zmtp::frame::{COMMAND, Frame, FrameDecoder, MAX_HEADER_LEN, encode_header};
 use purezmq_zmtp::mechanism::{Mechanism, Null, PlainClient};
 use purezmq_zmtp::{
@@ -698,4 +700,112 @@ fn every_split_of_the_stream_gives_the_same_result() {
         }
     }
     assert!(client.is_ready() && server.is_ready());
+}
+
+// ---- cookie keys shared by a server's connections ----
+
+fn shared_link(server_keys: &KeyPair, cookies: &Arc<CookieKeyring>) -> Link {
+    Link::new(
+        conn(
+            SocketType::Req,
+            CurveClient::new(keys(), *server_keys.public()),
+        ),
+        conn(
+            SocketType::Rep,
+            CurveServer::new(server_keys.clone()).with_cookie_keys(cookies.clone()),
+        ),
+    )
+}
+
+#[test]
+fn a_cookie_sealed_before_one_rotation_still_opens() {
+    let server_keys = keys();
+    let cookies = Arc::new(CookieKeyring::new());
+    let mut link = shared_link(&server_keys, &cookies);
+    // INITIATE is frame 1 towards the server: rotate just before it arrives.
+    let (client, server) = link.pump_editing(
+        &mut |i, _| {
+            if i == 1 {
+                cookies.rotate();
+            }
+            true
+        },
+        &mut |_, _| true,
+    );
+    assert_eq!((client, server), (None, None));
+    assert!(link.client.is_ready() && link.server.is_ready());
+}
+
+#[test]
+fn a_cookie_sealed_before_two_rotations_is_refused() {
+    let server_keys = keys();
+    let cookies = Arc::new(CookieKeyring::new());
+    let mut link = shared_link(&server_keys, &cookies);
+    let (_, server) = link.pump_editing(
+        &mut |i, _| {
+            if i == 1 {
+                cookies.rotate();
+                cookies.rotate();
+            }
+            true
+        },
+        &mut |_, _| true,
+    );
+    assert_eq!(server, Some(Error::from(CurveError::Cookie)));
+    assert!(!link.server.is_ready());
+}
+
+#[test]
+fn cookie_keys_rotate_on_their_own_with_time() {
+    let server_keys = keys();
+    let lifetime = Duration::from_millis(10);
+    let cookies = Arc::new(CookieKeyring::with_rng(Box::new(OsRng), lifetime));
+    let mut link = shared_link(&server_keys, &cookies);
+    let (_, server) = link.pump_editing(
+        &mut |i, _| {
+            if i == 1 {
+                // Past two lifetimes, the key the cookie was sealed under is gone.
+                std::thread::sleep(lifetime * 3);
+            }
+            true
+        },
+        &mut |_, _| true,
+    );
+    assert_eq!(server, Some(Error::from(CurveError::Cookie)));
+}
+
+#[test]
+fn a_cookie_made_for_another_connection_is_refused() {
+    let server_keys = keys();
+    let cookies = Arc::new(CookieKeyring::new());
+    // The first connection's INITIATE is kept and never delivered.
+    let mut first = shared_link(&server_keys, &cookies);
+    let mut stolen = None;
+    first.pump_editing(
+        &mut |i, f| {
+            if i == 1 {
+                stolen = Some(f.body.clone());
+            }
+            i != 1
+        },
+        &mut |_, _| true,
+    );
+    let stolen = stolen.expect("the first client sent INITIATE");
+    // The second connection's INITIATE carries the first one's cookie: it opens
+    // under the shared key, but names another client transient key.
+    let mut second = shared_link(&server_keys, &cookies);
+    let (_, server) = second.pump_editing(
+        &mut |i, f| {
+            if i == 1 {
+                let mut body = f.body.to_vec();
+                let cookie = 9..9 + 96;
+                body[cookie.clone()].copy_from_slice(&stolen[cookie]);
+                f.body = Bytes::from(body);
+            }
+            true
+        },
+        &mut |_, _| true,
+    );
+    assert_eq!(server, Some(Error::from(CurveError::Cookie)));
+    assert!(!second.server.is_ready());
 }

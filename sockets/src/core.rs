@@ -42,6 +42,9 @@ pub(crate) struct Core {
     pub(crate) tasks: TaskTracker,
     /// Who decides which peers may connect.
     pub(crate) zap: Mutex<Option<Arc<dyn ZapHandler>>>,
+    /// The CURVE cookie keys of the socket's server connections, drawn when first
+    /// needed and rotated every minute.
+    cookie_keys: std::sync::OnceLock<Arc<purezmq_curve::CookieKeyring>>,
 }
 
 /// A peer as the socket sees it.
@@ -179,6 +182,7 @@ impl Core {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             zap: Mutex::new(None),
+            cookie_keys: std::sync::OnceLock::new(),
         })
     }
 
@@ -188,6 +192,14 @@ impl Core {
 
     pub(crate) fn options(&self) -> Options {
         self.lock().options.clone()
+    }
+
+    /// The cookie keys shared by this socket's CURVE server connections.
+    pub(crate) fn cookie_keys(&self) -> Arc<purezmq_curve::CookieKeyring> {
+        Arc::clone(
+            self.cookie_keys
+                .get_or_init(|| Arc::new(purezmq_curve::CookieKeyring::new())),
+        )
     }
 
     pub(crate) fn zap_handler(&self) -> Option<Arc<dyn ZapHandler>> {

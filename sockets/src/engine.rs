@@ -57,8 +57,8 @@ pub(crate) struct Outcome {
 
 /// The mechanism the options ask for. A server asks for authentication when there is
 /// a ZAP handler: always for PLAIN and CURVE, and for NULL only with a ZAP domain, as
-/// libzmq.
-pub(crate) fn mechanism(options: &Options, zap: bool) -> Box<dyn Mechanism> {
+/// libzmq. CURVE servers seal their cookies under the socket's shared `cookie_keys`.
+pub(crate) fn mechanism(options: &Options, zap: bool, core: &Core) -> Box<dyn Mechanism> {
     match &options.security {
         Security::Null if zap && !options.zap_domain.is_empty() => {
             Box::new(Null::with_authentication())
@@ -73,10 +73,11 @@ pub(crate) fn mechanism(options: &Options, zap: bool) -> Box<dyn Mechanism> {
             keypair,
             server_key,
         } => Box::new(CurveClient::new(keypair.clone(), *server_key)),
-        Security::CurveServer { keypair } if zap => {
-            Box::new(CurveServer::with_authentication(keypair.clone()))
-        }
-        Security::CurveServer { keypair } => Box::new(CurveServer::new(keypair.clone())),
+        Security::CurveServer { keypair } => Box::new(
+            CurveServer::new(keypair.clone())
+                .authenticating(zap)
+                .with_cookie_keys(core.cookie_keys()),
+        ),
     }
 }
 
@@ -101,7 +102,7 @@ pub(crate) async fn run(
     }
     let conn = Connection::new(
         config,
-        mechanism(&options, zap.is_some()),
+        mechanism(&options, zap.is_some(), &core),
         purezmq_zmtp::Instant::ZERO,
     );
     let mut engine = Engine {
