@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod blocking;
 mod core;
 pub mod endpoint;

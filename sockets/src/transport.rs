@@ -486,6 +486,16 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The socket bound at inproc `name` now, if any (the ZAP handler at
+/// `inproc://zeromq.zap.01` is found this way).
+pub(crate) fn inproc_binder(name: &str) -> Option<Weak<Core>> {
+    registry()
+        .bound
+        .get(name)
+        .filter(|c| c.strong_count() > 0)
+        .cloned()
+}
+
 fn inproc_hwm(a: usize, b: usize) -> usize {
     if a == 0 || b == 0 { 0 } else { a + b }
 }
