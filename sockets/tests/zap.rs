@@ -262,12 +262,16 @@ async fn a_router_at_zeromq_zap_01_may_answer_out_of_order() {
     let mut events = server.monitor();
     let good = client("secret");
     let bad = client("guess");
+    let mut bad_events = bad.monitor();
     good.connect(&server.last_endpoint()).unwrap();
     bad.connect(&server.last_endpoint()).unwrap();
 
     let mut outcomes = vec![outcome(&mut events).await, outcome(&mut events).await];
     outcomes.sort();
     assert_eq!(outcomes, [Ok(()), Err((400, "wrong password".to_owned()))]);
+    // Each reply reached the connection that asked: the refusal went to `bad`.
+    let (status_code, _) = outcome(&mut bad_events).await.unwrap_err();
+    assert_eq!(status_code, 400);
     good.send("hello").await.unwrap();
     let request = timeout(WAIT, server.recv()).await.unwrap().unwrap();
     assert_eq!(request.frames(), ["hello"]);
