@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bytes::{BufMut, BytesMut};
-use purezmq::curve::{Certificate, PublicKey};
-use purezmq::zap::{AuthReply, ZapRequest};
+use purezmq::auth::{ANY_DOMAIN, Authenticator, CurveKeys};
+use purezmq::curve::Certificate;
 use purezmq::{Options, Security, Socket, SocketType};
 
 #[tokio::main]
@@ -39,27 +39,19 @@ async fn serve(dir: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
     let keypair = Certificate::load(&secret_file)?
         .key_pair()
         .ok_or_else(|| format!("{} holds no secret key", secret_file.display()))?;
-    let allowed = Certificate::load_public_keys(dir.join("public_keys"))?;
+    // Only clients whose public key is in public_keys/ get in.
+    let authenticator = Authenticator::new();
+    authenticator.configure_curve(
+        ANY_DOMAIN,
+        CurveKeys::from_directory(dir.join("public_keys"))?,
+    );
 
     let options = Options {
         security: Security::CurveServer { keypair },
         ..Options::default()
     };
     let server = Socket::with_options(SocketType::Rep, options)?;
-    // Only clients whose public key is in public_keys/ get in.
-    server.set_zap_handler(move |request: ZapRequest| {
-        let admitted = request
-            .credentials
-            .first()
-            .and_then(|key| PublicKey::try_from(&key[..]).ok())
-            .filter(|key| allowed.contains(key));
-        async move {
-            match admitted {
-                Some(key) => AuthReply::accept(key.to_z85()),
-                None => AuthReply::deny(400, "client key not allowed"),
-            }
-        }
-    });
+    server.set_zap_handler(authenticator);
     server.bind("tcp://*:9000")?;
 
     loop {
