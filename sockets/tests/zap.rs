@@ -324,3 +324,21 @@ async fn without_any_handler_every_peer_is_admitted() {
     client.connect(&server.last_endpoint()).unwrap();
     assert_eq!(outcome(&mut events).await, Ok(()));
 }
+
+#[tokio::test]
+async fn a_handler_that_goes_away_unanswered_refuses_with_500() {
+    let _name = ZAP_NAME.lock().await;
+    let silent = Socket::new(SocketType::Rep);
+    silent.bind(ZAP_ENDPOINT).unwrap();
+    let server = server_without_handler();
+    let mut events = server.monitor();
+    let client = client("secret");
+    client.connect(&server.last_endpoint()).unwrap();
+
+    // The request arrives and is never answered; then the handler closes.
+    let request = timeout(WAIT, silent.recv()).await.unwrap().unwrap();
+    assert_eq!(request.frames()[5..6], ["PLAIN"]);
+    drop(silent);
+    let (status_code, _) = outcome(&mut events).await.unwrap_err();
+    assert_eq!(status_code, 500);
+}
