@@ -15,7 +15,7 @@
 mod peer;
 mod venv;
 
-pub use peer::PyPeer;
+pub use peer::{NoLine, PyPeer};
 pub use venv::python;
 
 /// The pyzmq release installed into the virtual environment.

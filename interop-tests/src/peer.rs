@@ -9,6 +9,28 @@ use std::time::Duration;
 
 use crate::python;
 
+/// Why [`PyPeer::next_line`] has no line to give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoLine {
+    /// The script printed nothing within the time allowed; it may still print.
+    Timeout(Duration),
+    /// The script's output ended, with this exit status (as text).
+    Ended(String),
+}
+
+impl std::fmt::Display for NoLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoLine::Timeout(timeout) => {
+                write!(f, "the Python peer printed no line within {timeout:?}")
+            }
+            NoLine::Ended(status) => {
+                write!(f, "the Python peer's output ended (exit status: {status})")
+            }
+        }
+    }
+}
+
 /// A Python script running as a child process, typically the libzmq side of
 /// an interop test.
 ///
@@ -75,6 +97,24 @@ impl PyPeer {
                 panic!("the Python peer's output ended (exit status: {status:?})")
             }
         }
+    }
+
+    /// Returns the script's next line like [`PyPeer::read_line`], but says why there
+    /// is none instead of panicking, for tests that expect silence or collect
+    /// failures.
+    pub fn next_line(&mut self, timeout: Duration) -> Result<String, NoLine> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => Ok(line),
+            Err(RecvTimeoutError::Timeout) => Err(NoLine::Timeout(timeout)),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(NoLine::Ended(format!("{:?}", self.child.wait())))
+            }
+        }
+    }
+
+    /// The script's process id, to send it signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
