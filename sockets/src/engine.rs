@@ -36,8 +36,11 @@ use crate::zap::{ZapFuture, ZapHandler, ZapRequest};
 /// Encoded data waiting for the socket beyond which the engine takes no more
 /// messages from the outbound pipe.
 const SEND_BUFFER_HIGH: usize = 256 * 1024;
-/// How much the receive buffer grows by before each read.
-const READ_RESERVE: usize = 64 * 1024;
+/// The smallest and largest room the receive buffer makes before a read. A new
+/// connection starts small, so that idle ones cost little; each read that fills the
+/// room doubles it, and each that uses under a quarter of it halves it.
+const READ_MIN: usize = 8 * 1024;
+const READ_MAX: usize = 256 * 1024;
 /// Turns of the loop before the engine yields to other tasks.
 const BUDGET: usize = 64;
 /// How long a failing connection may take to send its ERROR.
@@ -126,8 +129,10 @@ pub(crate) async fn run(
         endpoint: endpoint.clone(),
         zap,
         zap_domain: options.zap_domain.clone(),
+        zap_identity: options.routing_id.clone(),
         peer_address,
         auth: None,
+        read_room: READ_MIN,
     };
     let result = std::future::poll_fn(|cx| engine.poll(cx)).await;
     if let Err(Failure::Zmtp(_)) = &result {
@@ -234,9 +239,13 @@ struct Engine<S> {
     endpoint: String,
     zap: Option<Arc<dyn ZapHandler>>,
     zap_domain: String,
+    /// The socket's own routing id, the identity frame of its ZAP requests.
+    zap_identity: Bytes,
     peer_address: String,
     /// The ZAP handler's answer, being computed.
     auth: Option<ZapFuture>,
+    /// How much room to make in the receive buffer before the next read.
+    read_room: usize,
 }
 
 impl<S: Stream> Engine<S> {
@@ -362,10 +371,16 @@ impl<S: Stream> Engine<S> {
             }
         }
         let buffer = self.conn.recv_buffer();
-        buffer.reserve(READ_RESERVE);
+        buffer.reserve(self.read_room);
+        let room = buffer.capacity() - buffer.len();
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, buffer) {
             Poll::Ready(Ok(0)) => Ok(Poll::Ready(false)),
-            Poll::Ready(Ok(_)) => {
+            Poll::Ready(Ok(n)) => {
+                if n >= room.min(self.read_room) {
+                    self.read_room = (self.read_room * 2).min(READ_MAX);
+                } else if n < self.read_room / 4 {
+                    self.read_room = (self.read_room / 2).max(READ_MIN);
+                }
                 let now = self.now();
                 let processed = self.conn.process(now);
                 // What was decoded before a violation still counts, as in libzmq:
@@ -404,7 +419,7 @@ impl<S: Stream> Engine<S> {
                         self.auth = Some(handler.authenticate(ZapRequest {
                             domain: self.zap_domain.clone(),
                             address: self.peer_address.clone(),
-                            routing_id: Bytes::new(),
+                            routing_id: self.zap_identity.clone(),
                             mechanism: request.mechanism,
                             credentials: request.credentials,
                         }));

@@ -63,7 +63,8 @@ pub struct ZapRequest {
     pub domain: String,
     /// The peer's address: its IP for tcp, empty for ipc.
     pub address: String,
-    /// The routing id the socket uses for the peer, if known.
+    /// The asking socket's own ROUTING_ID (empty if it has none): the identity
+    /// frame of a ZAP request, as libzmq fills it.
     pub routing_id: Bytes,
     /// NULL, PLAIN or CURVE.
     pub mechanism: MechanismName,

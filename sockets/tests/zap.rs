@@ -96,11 +96,13 @@ async fn the_handler_refuses_a_wrong_password_with_a_monitor_event() {
 /// Serializes the tests that bind inproc://zeromq.zap.01: the name is the process's.
 static ZAP_NAME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A PLAIN server with ZAP domain "global" and no handler of its own, bound on tcp.
+/// A PLAIN server with ZAP domain "global", routing id "server" and no handler of
+/// its own, bound on tcp.
 fn server_without_handler() -> Socket {
     let options = Options {
         security: Security::PlainServer,
         zap_domain: "global".into(),
+        routing_id: Bytes::from_static(b"server"),
         ..Options::default()
     };
     let server = Socket::with_options(SocketType::Rep, options).unwrap();
@@ -195,7 +197,8 @@ async fn a_rep_socket_at_zeromq_zap_01_answers_for_sockets_without_a_handler() {
     assert_eq!(request.frames(), ["hello"]);
     let asked = requests.recv().await.unwrap();
     assert_eq!(asked[0], "1.0");
-    assert_eq!(asked[2..4], ["global", "127.0.0.1"]);
+    // The identity frame is the asking socket's own routing id, as libzmq sends it.
+    assert_eq!(asked[2..5], ["global", "127.0.0.1", "server"]);
     assert_eq!(asked[5..], ["PLAIN", "admin", "secret"]);
 
     let bad = client("guess");
