@@ -5,9 +5,9 @@
 //!   PUSH/PULL, with purezmq as either socket type, as CURVE client or server,
 //!   binding or connecting. Each moves a sequence ([`sequence`]: 100 messages
 //!   checked for content and order, a multipart message with empty frames, a 256 KiB
-//!   frame and a message with frames of 0, 255, 256 bytes and 256 KiB). Between publishers and
-//!   subscribers the subscription travels inside the box and filters (an
-//!   unsubscribed topic is interleaved and never arrives); an XPUB sees the
+//!   frame and a message with frames of 0, 255, 256 bytes and 256 KiB). Between
+//!   publishers and subscribers the subscription travels inside the box and filters
+//!   (an unsubscribed topic is interleaved and never arrives); an XPUB sees the
 //!   subscription message itself.
 //! * **CURVE heartbeats**: PUB/SUB with ZMQ_HEARTBEAT_IVL on both sides, or on the
 //!   pyzmq side alone (purezmq must answer its encrypted PINGs), idling for longer
