@@ -16,8 +16,10 @@
 //! * **ZAP**: a purezmq server's handler admits or refuses a pyzmq client (CURVE key,
 //!   PLAIN password, IP address under NULL), pyzmq's ThreadAuthenticator admits or
 //!   refuses purezmq (CURVE keys, any key, PLAIN passwords, allowed and denied IP
-//!   addresses). A refusal delivers nothing, and both sides' monitors report
-//!   HANDSHAKE_FAILED_AUTH with status 400.
+//!   addresses), and purezmq's own `auth::Authenticator` decides as pyzmq's does
+//!   (one key, any key, keys from a directory pyzmq wrote, allowed and denied
+//!   addresses, PLAIN passwords). A refusal delivers nothing, and both sides'
+//!   monitors report HANDSHAKE_FAILED_AUTH with status 400.
 //! * **Certificates**: written by pyzmq's `zmq.auth.create_certificates` and loaded
 //!   with [`Certificate::load`], or written by [`Certificate::save`] and loaded by
 //!   `zmq.auth.load_certificate` and a ThreadAuthenticator's key directory; either
@@ -35,6 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use purezmq::auth::{ANY_DOMAIN, Authenticator, CurveKeys};
 use purezmq::curve::{Certificate, KeyPair, PublicKey};
 use purezmq::monitor::{EventKind, Monitor};
 use purezmq::zap::{AuthReply, MechanismName, ZapRequest};
@@ -235,7 +238,7 @@ impl Events {
             Some(EventKind::HandshakeFailedAuth {
                 status_code: 400, ..
             }) => Ok(()),
-            other => Err(format!("expected status 400, got {other:?}")),
+            other => Err(format!("expected HANDSHAKE_FAILED_AUTH 400, got {other:?}")),
         }
     }
 
@@ -1352,5 +1355,160 @@ fn certificates_written_by_one_side_serve_the_other_on_sockets() {
             },
         ),
     ];
+    run(cases, PARALLEL);
+}
+
+// ---- purezmq's Authenticator ----
+
+/// What an [`authenticator_case`] sets up: the purezmq server's options and its
+/// Authenticator, the pyzmq client's security arguments, and the directory of
+/// certificates they use, if any (kept until the case ends).
+struct Setup {
+    options: Options,
+    authenticator: Authenticator,
+    python: Vec<String>,
+    certificates: Option<TempDir>,
+}
+
+/// A pyzmq REQ client against a purezmq REP server whose ZAP handler is an
+/// [`Authenticator`], both as `setup` makes them.
+fn authenticator_case(
+    name: &str,
+    setup: impl FnOnce() -> Result<Setup, String> + Send + 'static,
+    verdict: Verdict,
+) -> Case {
+    case(
+        format!("purezmq Authenticator: {name}, pyzmq client {verdict:?}"),
+        move || async move {
+            let setup = setup()?;
+            let install = |socket: &Socket| {
+                socket.set_zap_handler(setup.authenticator.clone());
+                Requests::default()
+            };
+            pyzmq_client_to_purezmq_server(setup.options, Some(&install), setup.python, verdict)
+                .await?;
+            drop(setup.certificates);
+            Ok(())
+        },
+    )
+}
+
+/// A CURVE server with fresh keys and pyzmq client arguments with `client`'s keys,
+/// with a fresh Authenticator.
+fn curve_setup(client: &KeyPair) -> Setup {
+    let server_keys = KeyPair::generate();
+    Setup {
+        options: options(Security::CurveServer {
+            keypair: server_keys.clone(),
+        }),
+        authenticator: Authenticator::new(),
+        python: curve_client_args(client, server_keys.public()),
+        certificates: None,
+    }
+}
+
+#[test]
+fn purezmq_authenticator_decides_as_pyzmqs_thread_authenticator() {
+    let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
+    let mut cases = Vec::new();
+    for verdict in [Verdict::Admitted, Verdict::Refused] {
+        let allowed = KeyPair::generate();
+        let client = match verdict {
+            Verdict::Admitted => allowed.clone(),
+            Verdict::Refused => KeyPair::generate(),
+        };
+        cases.push(authenticator_case(
+            "CURVE, one key",
+            move || {
+                let setup = curve_setup(&client);
+                setup
+                    .authenticator
+                    .configure_curve(ANY_DOMAIN, CurveKeys::only([*allowed.public()]));
+                Ok(setup)
+            },
+            verdict,
+        ));
+        let (rule, address_rule): (&str, fn(&Authenticator, std::net::IpAddr)) = match verdict {
+            Verdict::Admitted => ("allow", |auth, address| {
+                auth.allow(address);
+            }),
+            Verdict::Refused => ("deny", |auth, address| {
+                auth.deny(address);
+            }),
+        };
+        cases.push(authenticator_case(
+            &format!("CURVE, any key, {rule} 127.0.0.1"),
+            move || {
+                let setup = curve_setup(&KeyPair::generate());
+                address_rule(&setup.authenticator, localhost);
+                setup
+                    .authenticator
+                    .configure_curve(ANY_DOMAIN, CurveKeys::Any);
+                Ok(setup)
+            },
+            verdict,
+        ));
+        cases.push(authenticator_case(
+            &format!("NULL with a ZAP domain, {rule} 127.0.0.1"),
+            move || {
+                let authenticator = Authenticator::new();
+                address_rule(&authenticator, localhost);
+                Ok(Setup {
+                    options: Options {
+                        zap_domain: "global".into(),
+                        ..options(Security::Null)
+                    },
+                    authenticator,
+                    python: Vec::new(),
+                    certificates: None,
+                })
+            },
+            verdict,
+        ));
+        let password = match verdict {
+            Verdict::Admitted => "secret",
+            Verdict::Refused => "guess",
+        };
+        cases.push(authenticator_case(
+            &format!("PLAIN, password {password:?}"),
+            move || {
+                let authenticator = Authenticator::new();
+                authenticator.configure_plain(ANY_DOMAIN, [("admin", "secret")]);
+                Ok(Setup {
+                    options: options(Security::PlainServer),
+                    authenticator,
+                    python: strings(&[
+                        "--mechanism",
+                        "plain-client",
+                        "--username",
+                        "admin",
+                        "--password",
+                        password,
+                    ]),
+                    certificates: None,
+                })
+            },
+            verdict,
+        ));
+    }
+    cases.push(authenticator_case(
+        "CURVE, keys from a directory of pyzmq's certificates",
+        || {
+            let dir = TempDir::new("authenticator-directory")?;
+            pyzmq_writes_certificates(&dir, &["client"])?;
+            let mut setup = curve_setup(&KeyPair::generate());
+            let keys = CurveKeys::from_directory(&dir.0).map_err(|e| e.to_string())?;
+            setup.authenticator.configure_curve(ANY_DOMAIN, keys);
+            // The pyzmq client with the keys of client.key_secret.
+            setup.python.retain(|arg| !arg.starts_with("--secret="));
+            setup.python.push(format!(
+                "--cert={}",
+                dir.file("client.key_secret").display()
+            ));
+            setup.certificates = Some(dir);
+            Ok(setup)
+        },
+        Verdict::Admitted,
+    ));
     run(cases, PARALLEL);
 }
