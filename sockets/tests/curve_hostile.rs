@@ -156,12 +156,18 @@ impl Server {
     /// The server still serves a well-behaved CURVE client with the allowed key: one
     /// request and its reply, and nothing else reaches the application.
     async fn still_serves(&mut self) {
+        self.serves(Bytes::from_static(b"good")).await;
+    }
+
+    /// A client with the allowed key and `routing_id` gets one request through and
+    /// its reply, and nothing else reaches the application.
+    async fn serves(&mut self, routing_id: Bytes) {
         let options = Options {
             security: Security::CurveClient {
                 keypair: self.allowed.clone(),
                 server_key: *self.keys.public(),
             },
-            routing_id: Bytes::from_static(b"good"),
+            routing_id: routing_id.clone(),
             linger: Some(Duration::ZERO),
             ..Options::default()
         };
@@ -171,14 +177,11 @@ impl Server {
         let request = self.delivered().await;
         assert_eq!(
             request.frames(),
-            ["good", "hello"],
+            [routing_id.clone(), Bytes::from_static(b"hello")],
             "the good client's request is the first message the application sees"
         );
         self.socket
-            .send(vec![
-                Bytes::from_static(b"good"),
-                Bytes::from_static(b"world"),
-            ])
+            .send(vec![routing_id, Bytes::from_static(b"world")])
             .await
             .unwrap();
         let reply = timeout(WAIT, client.recv()).await.unwrap().unwrap();
@@ -412,6 +415,17 @@ async fn dropped_before_zap_seeing(
 }
 
 // ---- keys and mechanisms ----
+
+/// As libzmq's test with a large routing id: the longest one makes INITIATE's
+/// metadata, inside the box, as large as it gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_with_a_255_octet_routing_id_is_served() {
+    let mut server = Server::start();
+    let routing_id: Bytes = (0..255).map(|i| b'0' + (i % 10) as u8).collect();
+    server.serves(routing_id).await;
+    assert_eq!(server.verdict().await, EventKind::HandshakeSucceeded);
+    assert_eq!(server.zap_requests(), 1);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_with_the_wrong_server_key_is_dropped_at_hello() {
