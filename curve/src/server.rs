@@ -5,8 +5,12 @@
 //! back with INITIATE. The cookie key comes from a [`CookieKeys`] source shared by a
 //! socket's connections (rotated every minute by [`CookieKeyring`](crate::CookieKeyring)),
 //! or, without one, is drawn for the connection alone and zeroized when INITIATE
-//! arrives. Only the client's transient public key C' is remembered from HELLO, so
-//! that a cookie made for another connection is refused.
+//! arrives. The connection remembers only the client's transient public key C' from
+//! HELLO and the nonce of the cookie it sent in WELCOME, so that a cookie made for
+//! another connection is refused: under a shared key, another connection's cookie
+//! would open, and an eavesdropper replaying a whole captured handshake (its HELLO,
+//! then its INITIATE, whose C' matches) would pass for the client it recorded, and
+//! its recorded MESSAGEs would be delivered again.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -47,6 +51,9 @@ pub struct CurveServer {
     /// This connection's own cookie key, from WELCOME until INITIATE, when there is
     /// no shared source.
     cookie_key: Option<CookieKey>,
+    /// The nonce of the cookie this connection sent in WELCOME, until INITIATE: the
+    /// only cookie INITIATE may bring back.
+    cookie_nonce: Option<[u8; 16]>,
     /// The session's key, from INITIATE until READY is sealed.
     session_key: Option<BoxKey>,
     client_key: Option<PublicKey>,
@@ -101,6 +108,7 @@ impl CurveServer {
             client_transient: None,
             cookie_keys: None,
             cookie_key: None,
+            cookie_nonce: None,
             session_key: None,
             client_key: None,
             session: None,
@@ -167,6 +175,7 @@ impl CurveServer {
             }
         };
         let cookie_nonce = crypto::random_16(&mut self.rng);
+        self.cookie_nonce = Some(cookie_nonce);
         let mut cookie_plain = Zeroizing::new([0u8; 64]);
         cookie_plain[..32].copy_from_slice(client_transient.as_bytes());
         cookie_plain[32..].copy_from_slice(transient.secret().as_bytes());
@@ -203,11 +212,16 @@ impl CurveServer {
 
         let (cookie_nonce, cookie_box) = cookie.split_at(16);
         let cookie_nonce: &[u8; 16] = cookie_nonce.try_into().unwrap_or(&[0; 16]);
-        let cookie_nonce = crypto::long_nonce(crypto::COOKIE_PREFIX, cookie_nonce);
         let keys = match (&self.cookie_keys, self.cookie_key.take()) {
             (Some(shared), _) => shared.opening_keys(),
             (None, own) => [own, None],
         };
+        // Only the cookie sent on this connection: a shared key would open another
+        // connection's, replayed with its HELLO.
+        if self.cookie_nonce.take().as_ref() != Some(cookie_nonce) {
+            return Err(CurveError::Cookie.into());
+        }
+        let cookie_nonce = crypto::long_nonce(crypto::COOKIE_PREFIX, cookie_nonce);
         let cookie = keys
             .iter()
             .flatten()
@@ -396,7 +410,17 @@ mod tests {
         server_keys: &KeyPair,
         ctx: &Context<'_>,
     ) -> (CurveServer, KeyPair, PublicKey, Vec<u8>) {
-        let mut server = CurveServer::with_rng(server_keys.clone(), Box::new(rand_core::OsRng));
+        let server = CurveServer::with_rng(server_keys.clone(), Box::new(rand_core::OsRng));
+        let ((server, _), transient, s_prime, cookie) = welcomed_by(server, server_keys, ctx);
+        (server, transient, s_prime, cookie)
+    }
+
+    /// [`welcomed`] with this `server`; also gives the HELLO it answered.
+    fn welcomed_by(
+        mut server: CurveServer,
+        server_keys: &KeyPair,
+        ctx: &Context<'_>,
+    ) -> ((CurveServer, Command), KeyPair, PublicKey, Vec<u8>) {
         let transient = generate();
         let mut signature = Vec::new();
         BoxKey::agree(server_keys.public(), transient.secret()).seal_into(
@@ -415,7 +439,9 @@ mod tests {
             ],
         );
         let hello = Command::parse(hello).expect("a command");
-        server.process_command(ctx, hello).expect("HELLO opens");
+        server
+            .process_command(ctx, hello.clone())
+            .expect("HELLO opens");
         let welcome = server.next_command(ctx).expect("WELCOME");
         let welcome = Command::parse(welcome).expect("a command");
         let (nonce, boxed) = welcome.data.split_at(16);
@@ -425,7 +451,7 @@ mod tests {
             .expect("WELCOME opens");
         let server_transient = PublicKey::try_from(&plaintext[..32]).expect("S'");
         (
-            server,
+            (server, hello),
             transient,
             server_transient,
             plaintext[32..].to_vec(),
@@ -572,5 +598,45 @@ mod tests {
         );
         // The cookie key is gone: even the right cookie no longer opens.
         assert!(server.cookie_key.is_none());
+    }
+
+    #[test]
+    fn a_handshake_replayed_on_a_connection_sharing_the_cookie_keys_is_refused() {
+        let metadata = Metadata::new();
+        let ctx = Context {
+            socket_type: SocketType::Rep,
+            metadata: &metadata,
+        };
+        let server_keys = generate();
+        let client = generate();
+        let shared: Arc<dyn CookieKeys> = Arc::new(crate::CookieKeyring::new());
+        let server = || {
+            CurveServer::with_rng(server_keys.clone(), Box::new(rand_core::OsRng))
+                .with_cookie_keys(Arc::clone(&shared))
+        };
+        // An honest handshake, recorded.
+        let ((mut first, hello), transient, s_prime, cookie) =
+            welcomed_by(server(), &server_keys, &ctx);
+        let initiate = initiate(
+            &transient,
+            &s_prime,
+            &cookie,
+            client.public(),
+            client.secret(),
+            vouched(transient.public(), server_keys.public()),
+        );
+        assert_eq!(first.process_command(&ctx, initiate.clone()), Ok(()));
+
+        // Its HELLO and INITIATE replayed on another connection: the cookie opens under
+        // the shared key and names the replayed HELLO's C', but this connection never
+        // sent it.
+        let mut second = server();
+        assert_eq!(second.process_command(&ctx, hello), Ok(()));
+        assert!(second.next_command(&ctx).is_some(), "WELCOME");
+        assert_eq!(
+            second.process_command(&ctx, initiate),
+            Err(CurveError::Cookie.into())
+        );
+        assert!(!second.is_ready());
     }
 }
