@@ -29,7 +29,7 @@ use purezmq::monitor::{EventKind, Monitor};
 use purezmq::zap::{AuthReply, MechanismName, ZapRequest};
 use purezmq::zmtp::frame::{COMMAND, LONG, MAX_HEADER_LEN, encode_header};
 use purezmq::zmtp::mechanism::{Mechanism, Null, PlainClient};
-use purezmq::zmtp::{Config, Connection, Error, Instant};
+use purezmq::zmtp::{Config, Connection, Error, Greeting, Instant};
 use purezmq::{Message, Options, Security, Socket, SocketType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -669,6 +669,45 @@ async fn a_forged_message_is_not_delivered_and_drops_the_client() {
         EventKind::ProtocolError(Error::from(CurveError::MessageBox).to_string())
     );
     server.nothing_delivered("the forged message");
+    server.still_serves().await;
+}
+
+/// A whole captured session replayed on a new connection: the honest client's HELLO,
+/// then (after the server's WELCOME, which the replayer cannot open) its INITIATE and
+/// its MESSAGE. The INITIATE carries a cookie this connection was never given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_replayed_on_a_new_connection_is_refused() {
+    let mut server = Server::start();
+    let (honest, hello_message) = handshake_and_hello(&mut server).await;
+    let (hello, initiate) = (honest.sent[0].clone(), honest.sent[1].clone());
+
+    let mut replayer = TcpStream::connect(server.address()).await.unwrap();
+    let greeting = Greeting::new(MechanismName::CURVE, false).encode();
+    replayer.write_all(&greeting).await.unwrap();
+    replayer.write_all(&hello).await.unwrap();
+    let mut server_greeting = [0; 64];
+    timeout(WAIT, replayer.read_exact(&mut server_greeting))
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, welcome) = common::read_frame(&mut replayer).await;
+    assert!(welcome.starts_with(b"\x07WELCOME"), "{welcome:?}");
+    let _ = replayer.write_all(&initiate).await;
+    // Were the INITIATE accepted, the server would answer READY; the MESSAGE would
+    // then be taken as the honest client's, a second time. It must close instead.
+    let mut answer = [0; 1];
+    if let Ok(Ok(1)) = timeout(WAIT, replayer.read(&mut answer)).await {
+        let _ = replayer.write_all(&hello_message).await;
+    }
+    closed_by_server(&mut replayer).await;
+
+    assert_eq!(server.verdict().await, protocol(CurveError::Cookie));
+    assert_eq!(
+        server.zap_requests(),
+        1,
+        "asked once, for the honest client"
+    );
+    server.nothing_delivered("the replayed session");
     server.still_serves().await;
 }
 
