@@ -699,9 +699,8 @@ async fn a_session_replayed_on_a_new_connection_is_refused() {
     if let Ok(Ok(1)) = timeout(WAIT, replayer.read(&mut answer)).await {
         let _ = replayer.write_all(&hello_message).await;
     }
-    closed_by_server(&mut replayer).await;
-
     assert_eq!(server.verdict().await, protocol(CurveError::Cookie));
+    closed_by_server(&mut replayer).await;
     assert_eq!(
         server.zap_requests(),
         1,
