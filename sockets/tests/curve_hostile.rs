@@ -672,6 +672,26 @@ async fn a_forged_message_is_not_delivered_and_drops_the_client() {
     server.still_serves().await;
 }
 
+/// Cleartext injected into an established CURVE session (as by someone on the path):
+/// every frame after the handshake must be a MESSAGE box.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_injected_cleartext_frame_is_not_delivered_and_drops_the_client() {
+    let mut server = Server::start();
+    let (mut client, _) = handshake_and_hello(&mut server).await;
+    client.write(&frame(0, b"\x08injected")).await;
+    assert_eq!(client.until_closed().await, None);
+    let expected = Error::UnexpectedCommand {
+        command: "injected".into(),
+        expected: "expecting MESSAGE after the CURVE handshake",
+    };
+    assert_eq!(
+        server.verdict().await,
+        EventKind::ProtocolError(expected.to_string())
+    );
+    server.nothing_delivered("the injected frame");
+    server.still_serves().await;
+}
+
 /// A whole captured session replayed on a new connection: the honest client's HELLO,
 /// then (after the server's WELCOME, which the replayer cannot open) its INITIATE and
 /// its MESSAGE. The INITIATE carries a cookie this connection was never given.
