@@ -2,6 +2,9 @@
 //!
 //! The binaries `local_thr`, `remote_thr`, `local_lat`, `remote_lat`, `inproc_thr`
 //! and `inproc_lat` take the arguments of libzmq's perf tools and print the same
-//! lines, so each pairs with libzmq's own tool on the other side.
+//! lines, so each pairs with libzmq's own tool on the other side. `compare` runs
+//! purezmq, libzmq, zmq.rs, omq and a raw-socket baseline side by side
+//! ([`compare`]).
 
+pub mod compare;
 pub mod perf;

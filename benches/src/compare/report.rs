@@ -1,0 +1,787 @@
+//! BENCHMARKS.md: the machine, the stacks, one table per group of cases, purezmq's
+//! ratio to each peer, and the targets marked met or not.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::cases::size_name;
+use super::cases::{CURVE_SIZES, FAN_OUT_SIZES, Kind, LATENCY_SIZE, MANY_CONNECTIONS, SIZES};
+use super::machine::Machine;
+use super::results::{Metric, Outcome, Results};
+use super::stacks::{Pattern, Stack, Transport};
+
+/// What the report says besides the figures.
+pub struct Meta {
+    /// The machine.
+    pub machine: Machine,
+    /// Each stack's name and version as the report states it.
+    pub versions: Vec<(Stack, String)>,
+    /// The compiler.
+    pub rustc: String,
+    /// The command that produced the report.
+    pub command: String,
+    /// Runs per case.
+    pub repeats: usize,
+    /// `--quick`: small counts, one run.
+    pub quick: bool,
+    /// How long the whole comparison took.
+    pub elapsed: Duration,
+    /// The chart's file name, next to the report.
+    pub chart: Option<String>,
+}
+
+/// A table cell's content.
+#[derive(Clone, Copy)]
+enum Cell {
+    /// The median of a metric.
+    Median(Metric),
+    /// The smallest to largest of a metric.
+    Spread(Metric),
+    /// purezmq's median over this stack's.
+    Ratio(Metric),
+}
+
+/// A group of cases sharing a table.
+struct Group {
+    title: &'static str,
+    about: &'static str,
+    select: fn(&Kind) -> bool,
+    label: fn(&Kind) -> String,
+    columns: &'static [(&'static str, Cell)],
+}
+
+const THROUGHPUT_COLUMNS: &[(&str, Cell)] = &[
+    ("msg/s", Cell::Median(Metric::MsgPerSec)),
+    ("min–max", Cell::Spread(Metric::MsgPerSec)),
+    ("MB/s", Cell::Median(Metric::MegabytesPerSec)),
+    ("CPU s / M msgs", Cell::Median(Metric::CpuPerMillion)),
+    ("peak RSS MiB", Cell::Median(Metric::PeakRssMib)),
+    ("purezmq ÷ this", Cell::Ratio(Metric::MsgPerSec)),
+];
+
+fn throughput_label(kind: &Kind) -> String {
+    match kind {
+        Kind::Throughput { size, .. } => size_name(*size),
+        _ => String::new(),
+    }
+}
+
+const GROUPS: &[Group] = &[
+    Group {
+        title: "PUSH/PULL throughput over tcp",
+        about: "One PUSH process connects to one PULL process over loopback TCP. Throughput is \
+                timed by the PULL from its first message to its last. CPU is user + system \
+                time of both processes per million messages; peak RSS is the sum of both \
+                processes' VmHWM. `raw` is the baseline: the same ZMTP frames over plain tokio \
+                TCP sockets, with no ZeroMQ semantics.",
+        select: |k| {
+            matches!(
+                k,
+                Kind::Throughput {
+                    transport: Transport::Tcp,
+                    curve: false,
+                    ..
+                }
+            )
+        },
+        label: throughput_label,
+        columns: THROUGHPUT_COLUMNS,
+    },
+    Group {
+        title: "PUSH/PULL throughput over ipc",
+        about: "As over tcp, through a Unix domain socket; `raw` uses a plain Unix socket.",
+        select: |k| {
+            matches!(
+                k,
+                Kind::Throughput {
+                    transport: Transport::Ipc,
+                    ..
+                }
+            )
+        },
+        label: throughput_label,
+        columns: THROUGHPUT_COLUMNS,
+    },
+    Group {
+        title: "PUSH/PULL throughput over inproc",
+        about: "PUSH and PULL in one process: a sending task (a thread for libzmq) and the \
+                receiving one.",
+        select: |k| {
+            matches!(
+                k,
+                Kind::Throughput {
+                    transport: Transport::Inproc,
+                    ..
+                }
+            )
+        },
+        label: throughput_label,
+        columns: THROUGHPUT_COLUMNS,
+    },
+    Group {
+        title: "PUB fan-out over tcp",
+        about: "One PUB process, N SUB processes subscribed to everything; the PUB has \
+                XPUB_NODROP so every SUB receives every message (a stack that drops is \
+                reported as such). msg/s is messages published per second while every SUB \
+                keeps up, from the first SUB's first message to the last SUB's last; \
+                deliveries/s is that times N. CPU is all N + 1 processes per million \
+                deliveries; peak RSS their sum.",
+        select: |k| matches!(k, Kind::FanOut { .. }),
+        label: |k| match k {
+            Kind::FanOut { subscribers, size } => {
+                format!("{subscribers} SUB × {}", size_name(*size))
+            }
+            _ => String::new(),
+        },
+        columns: &[
+            ("msg/s", Cell::Median(Metric::MsgPerSec)),
+            ("min–max", Cell::Spread(Metric::MsgPerSec)),
+            ("MB/s per SUB", Cell::Median(Metric::MegabytesPerSec)),
+            ("deliveries/s", Cell::Median(Metric::DeliveriesPerSec)),
+            ("CPU s / M deliveries", Cell::Median(Metric::CpuPerMillion)),
+            ("peak RSS MiB", Cell::Median(Metric::PeakRssMib)),
+            ("purezmq ÷ this", Cell::Ratio(Metric::MsgPerSec)),
+        ],
+    },
+    Group {
+        title: "Round-trip latency",
+        about: "A REQ (or DEALER) process sends a 32-byte request and waits for the REP (or \
+                ROUTER) process to echo it, one at a time, for a fixed time after a warm-up. \
+                Times are whole round trips in µs; for latency a ratio below 1 means purezmq \
+                is faster. CPU is both processes per million messages (requests plus replies).",
+        select: |k| matches!(k, Kind::Latency { .. }),
+        label: |k| match k {
+            Kind::Latency { pattern, transport } => {
+                let pattern = match pattern {
+                    Pattern::ReqRep => "REQ/REP",
+                    Pattern::DealerRouter => "DEALER/ROUTER",
+                };
+                format!("{pattern} {}", transport.key())
+            }
+            _ => String::new(),
+        },
+        columns: &[
+            ("p50 µs", Cell::Median(Metric::P50Us)),
+            ("p50 min–max", Cell::Spread(Metric::P50Us)),
+            ("p99 µs", Cell::Median(Metric::P99Us)),
+            ("CPU s / M msgs", Cell::Median(Metric::CpuPerMillion)),
+            ("peak RSS MiB", Cell::Median(Metric::PeakRssMib)),
+            ("purezmq ÷ this (p50)", Cell::Ratio(Metric::P50Us)),
+        ],
+    },
+    Group {
+        title: "CURVE PUSH/PULL throughput over tcp",
+        about: "As PUSH/PULL over tcp, with the PULL a CURVE server and the PUSH a CURVE \
+                client (every message encrypted and authenticated).",
+        select: |k| matches!(k, Kind::Throughput { curve: true, .. }),
+        label: throughput_label,
+        columns: THROUGHPUT_COLUMNS,
+    },
+    Group {
+        title: "Memory per idle tcp connection",
+        about: "A ROUTER process of each stack accepts N peers from one shared client process \
+                (plain tokio sockets doing the ZMTP 3.0 NULL handshake as DEALERs, one hello \
+                message each). Bytes per peer is the ROUTER's (VmRSS with all peers connected \
+                − VmRSS before any) ÷ N; lower is better.",
+        select: |k| matches!(k, Kind::IdleMemory { .. }),
+        label: |k| match k {
+            Kind::IdleMemory { peers } => format!("{peers} peers"),
+            _ => String::new(),
+        },
+        columns: &[
+            ("bytes / peer", Cell::Median(Metric::BytesPerPeer)),
+            ("min–max", Cell::Spread(Metric::BytesPerPeer)),
+            ("peers answered", Cell::Median(Metric::Peers)),
+            ("ROUTER peak RSS MiB", Cell::Median(Metric::PeakRssMib)),
+            ("purezmq ÷ this", Cell::Ratio(Metric::BytesPerPeer)),
+        ],
+    },
+    Group {
+        title: "Concurrent tcp connections to one ROUTER",
+        about: "The same client opens N connections at once (64 handshakes in flight) to one \
+                ROUTER, each sends a hello and must get an answer back; both processes raise \
+                RLIMIT_NOFILE to their hard limit. Peers answered is how many made it.",
+        select: |k| matches!(k, Kind::Connections { .. }),
+        label: |k| match k {
+            Kind::Connections { peers } => format!("{peers} peers"),
+            _ => String::new(),
+        },
+        columns: &[
+            ("peers answered", Cell::Median(Metric::Peers)),
+            ("bytes / peer", Cell::Median(Metric::BytesPerPeer)),
+            ("ROUTER peak RSS MiB", Cell::Median(Metric::PeakRssMib)),
+        ],
+    },
+];
+
+/// `1.23 M`, `456 k`, `789`.
+fn count(value: f64) -> String {
+    if value >= 1e6 {
+        format!("{:.2} M", value / 1e6)
+    } else if value >= 1e4 {
+        format!("{:.0} k", value / 1e3)
+    } else if value >= 1e3 {
+        format!("{:.1} k", value / 1e3)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// A metric's value as the tables show it.
+fn format(metric: Metric, value: f64) -> String {
+    match metric {
+        Metric::MsgPerSec | Metric::DeliveriesPerSec => count(value),
+        Metric::MegabytesPerSec if value >= 100.0 => format!("{value:.0}"),
+        Metric::MegabytesPerSec => format!("{value:.1}"),
+        Metric::P50Us | Metric::P99Us => format!("{value:.1}"),
+        Metric::CpuPerMillion => format!("{value:.2}"),
+        Metric::PeakRssMib => format!("{value:.1}"),
+        Metric::BytesPerPeer | Metric::Peers | Metric::Count => format!("{value:.0}"),
+    }
+}
+
+fn cell(cell: Cell, outcome: &Outcome, purezmq: Option<&Outcome>) -> String {
+    match cell {
+        Cell::Median(metric) => outcome
+            .median(metric)
+            .map_or("—".to_owned(), |v| format(metric, v)),
+        Cell::Spread(metric) => match outcome.spread(metric) {
+            Some((low, high)) if outcome.samples.len() > 1 => {
+                format!("{}–{}", format(metric, low), format(metric, high))
+            }
+            _ => "—".to_owned(),
+        },
+        Cell::Ratio(metric) => {
+            let ours = purezmq.and_then(|p| p.median(metric));
+            match (ours, outcome.median(metric)) {
+                (Some(ours), Some(theirs)) if theirs > 0.0 => format!("{:.2}×", ours / theirs),
+                _ => "—".to_owned(),
+            }
+        }
+    }
+}
+
+/// Escapes a reason for a table cell.
+fn escape(text: &str) -> String {
+    text.replace('|', "/").replace('\n', " ")
+}
+
+fn group_table(out: &mut String, group: &Group, results: &Results) {
+    let cases: Vec<_> = results
+        .cases
+        .iter()
+        .filter(|(case, _)| (group.select)(&case.kind))
+        .collect();
+    if cases.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### {}\n\n{}\n", group.title, group.about);
+    let headers: Vec<&str> = group.columns.iter().map(|(h, _)| *h).collect();
+    let _ = writeln!(out, "| case | stack | {} |", headers.join(" | "));
+    let _ = writeln!(out, "|---|---|{}", "---:|".repeat(headers.len()));
+    let mut notes = Vec::new();
+    for (case, outcomes) in cases {
+        let purezmq = outcomes.get(&Stack::Purezmq);
+        for (stack, outcome) in outcomes {
+            let label = (group.label)(&case.kind);
+            match outcome.could_not_run() {
+                Some(reason) => {
+                    let blanks = " |".repeat(headers.len() - 1);
+                    let _ = writeln!(
+                        out,
+                        "| {label} | {stack} | could not run: {}{blanks}",
+                        escape(&reason)
+                    );
+                }
+                None => {
+                    let cells: Vec<String> = group
+                        .columns
+                        .iter()
+                        .map(|(_, c)| cell(*c, outcome, purezmq))
+                        .collect();
+                    let _ = writeln!(out, "| {label} | {stack} | {} |", cells.join(" | "));
+                    let failed = outcome.failures.len();
+                    if failed > 0 {
+                        notes.push(format!(
+                            "{} {stack}: {failed} of {} runs failed, first: {}",
+                            case.name,
+                            failed + outcome.samples.len(),
+                            outcome.failures[0]
+                        ));
+                    }
+                    for note in outcome.samples.iter().filter_map(|s| s.note.as_ref()) {
+                        notes.push(format!("{} {stack}: {note}", case.name));
+                    }
+                }
+            }
+        }
+    }
+    out.push('\n');
+    for note in notes {
+        let _ = writeln!(out, "- {}", escape(&note));
+    }
+    out.push('\n');
+}
+
+/// The primary metric of a kind of case.
+fn primary(kind: &Kind) -> Metric {
+    match kind {
+        Kind::Throughput { .. } | Kind::FanOut { .. } => Metric::MsgPerSec,
+        Kind::Latency { .. } => Metric::P50Us,
+        Kind::IdleMemory { .. } => Metric::BytesPerPeer,
+        Kind::Connections { .. } => Metric::Peers,
+    }
+}
+
+fn ratio_table(out: &mut String, results: &Results) {
+    let others: Vec<Stack> = Stack::ALL
+        .into_iter()
+        .filter(|s| *s != Stack::Purezmq)
+        .collect();
+    let _ = writeln!(
+        out,
+        "## purezmq ÷ each stack\n\npurezmq's median over the other stack's, on each case's main \
+         figure: msg/s for throughput (above 1: purezmq is faster), p50 µs for latency and \
+         bytes per peer for memory (below 1: purezmq is faster or smaller).\n"
+    );
+    let names: Vec<&str> = others.iter().map(|s| s.key()).collect();
+    let _ = writeln!(out, "| case | figure | {} |", names.join(" | "));
+    let _ = writeln!(out, "|---|---|{}", "---:|".repeat(names.len()));
+    for (case, outcomes) in &results.cases {
+        if matches!(case.kind, Kind::Connections { .. }) {
+            continue;
+        }
+        let metric = primary(&case.kind);
+        let ours = outcomes.get(&Stack::Purezmq).and_then(|o| o.median(metric));
+        let cells: Vec<String> = others
+            .iter()
+            .map(|stack| {
+                let theirs = outcomes.get(stack).and_then(|o| o.median(metric));
+                match (ours, theirs) {
+                    (Some(ours), Some(theirs)) if theirs > 0.0 => format!("{:.2}", ours / theirs),
+                    _ if outcomes.contains_key(stack) => "—".to_owned(),
+                    _ => " ".to_owned(),
+                }
+            })
+            .collect();
+        let figure = match metric {
+            Metric::MsgPerSec => "msg/s",
+            Metric::P50Us => "p50",
+            Metric::BytesPerPeer => "bytes/peer",
+            _ => "",
+        };
+        let _ = writeln!(out, "| {} | {figure} | {} |", case.name, cells.join(" | "));
+    }
+    out.push('\n');
+}
+
+/// Whether a target holds.
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    /// It holds.
+    Met,
+    /// It does not.
+    NotMet,
+    /// The cases it needs did not run or gave no figure.
+    NotChecked,
+}
+
+/// One target and the figures behind its verdict.
+pub struct Target {
+    /// What is required.
+    pub rule: String,
+    /// Whether it holds.
+    pub verdict: Verdict,
+    /// The figures.
+    pub detail: String,
+}
+
+/// The best median of `metric` among `stacks` in `outcomes`, with its stack.
+fn best(
+    outcomes: &BTreeMap<Stack, Outcome>,
+    metric: Metric,
+    stacks: impl Fn(Stack) -> bool,
+) -> Option<(Stack, f64)> {
+    let higher = metric.higher_is_better();
+    outcomes
+        .iter()
+        .filter(|(stack, _)| stacks(**stack))
+        .filter_map(|(stack, outcome)| Some((*stack, outcome.median(metric)?)))
+        .reduce(|a, b| {
+            let b_better = if higher { b.1 > a.1 } else { b.1 < a.1 };
+            if b_better { b } else { a }
+        })
+}
+
+/// Checks purezmq against `rival` on `metric` in each of `kinds`: for each kind,
+/// `purezmq ÷ rival` must be at least `factor` (higher is better) or at most it.
+fn compare_each(
+    results: &Results,
+    kinds: &[Kind],
+    metric: Metric,
+    factor: f64,
+    rival: impl Fn(Stack) -> bool + Copy,
+    label: impl Fn(&Kind) -> String,
+) -> (Verdict, String) {
+    let mut details = Vec::new();
+    let mut verdict = Verdict::Met;
+    for kind in kinds {
+        let Some(outcomes) = results.of(kind) else {
+            verdict = Verdict::NotChecked;
+            details.push(format!("{}: not run", label(kind)));
+            continue;
+        };
+        let ours = outcomes.get(&Stack::Purezmq).and_then(|o| o.median(metric));
+        let theirs = best(outcomes, metric, rival);
+        match (ours, theirs) {
+            (Some(ours), Some((stack, theirs))) if theirs > 0.0 => {
+                let ratio = ours / theirs;
+                let holds = if metric.higher_is_better() {
+                    ratio >= factor
+                } else {
+                    ratio <= factor
+                };
+                if !holds && verdict == Verdict::Met {
+                    verdict = Verdict::NotMet;
+                }
+                details.push(format!("{}: {ratio:.2}× {stack}", label(kind)));
+            }
+            (None, _) => {
+                verdict = Verdict::NotMet;
+                details.push(format!("{}: no purezmq figure", label(kind)));
+            }
+            _ => {
+                if verdict == Verdict::Met {
+                    verdict = Verdict::NotChecked;
+                }
+                details.push(format!("{}: no peer figure", label(kind)));
+            }
+        }
+    }
+    (verdict, details.join("; "))
+}
+
+fn tcp(size: usize) -> Kind {
+    Kind::Throughput {
+        transport: Transport::Tcp,
+        size,
+        curve: false,
+    }
+}
+
+fn size_label(kind: &Kind) -> String {
+    match kind {
+        Kind::Throughput { size, .. } | Kind::FanOut { size, .. } => size_name(*size),
+        Kind::Latency { transport, .. } => transport.key().to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Evaluates the targets against the results.
+pub fn targets(results: &Results) -> Vec<Target> {
+    let mut targets = Vec::new();
+    let mut add = |rule: &str, (verdict, detail): (Verdict, String)| {
+        targets.push(Target {
+            rule: rule.to_owned(),
+            verdict,
+            detail,
+        })
+    };
+    let tcp_all: Vec<Kind> = SIZES.iter().map(|&s| tcp(s)).collect();
+    add(
+        "PUSH/PULL over tcp at every size ≥ 1.0× the fastest peer",
+        compare_each(
+            results,
+            &tcp_all,
+            Metric::MsgPerSec,
+            1.0,
+            Stack::is_peer,
+            size_label,
+        ),
+    );
+    let tcp_large: Vec<Kind> = SIZES
+        .iter()
+        .filter(|&&s| s >= 1024)
+        .map(|&s| tcp(s))
+        .collect();
+    add(
+        "PUSH/PULL over tcp ≥ 1.5× libzmq (the faster build) at 1 KiB and above",
+        compare_each(
+            results,
+            &tcp_large,
+            Metric::MsgPerSec,
+            1.5,
+            Stack::is_libzmq,
+            size_label,
+        ),
+    );
+    add(
+        "PUSH/PULL over tcp at 64 KiB ≥ 80% of the raw-TCP baseline's bytes/s",
+        compare_each(
+            results,
+            &[tcp(64 * 1024)],
+            Metric::MegabytesPerSec,
+            0.8,
+            |s| s == Stack::Raw,
+            size_label,
+        ),
+    );
+    let req_rep: Vec<Kind> = [Transport::Tcp, Transport::Ipc]
+        .into_iter()
+        .map(|transport| Kind::Latency {
+            pattern: Pattern::ReqRep,
+            transport,
+        })
+        .filter(|kind| {
+            results.of(kind).is_some()
+                || matches!(
+                    kind,
+                    Kind::Latency {
+                        transport: Transport::Tcp,
+                        ..
+                    }
+                )
+        })
+        .collect();
+    add(
+        "REQ/REP p50 latency ≤ the best peer's",
+        compare_each(
+            results,
+            &req_rep,
+            Metric::P50Us,
+            1.0,
+            Stack::is_peer,
+            size_label,
+        ),
+    );
+    let inproc: Vec<Kind> = SIZES
+        .iter()
+        .map(|&size| Kind::Throughput {
+            transport: Transport::Inproc,
+            size,
+            curve: false,
+        })
+        .collect();
+    add(
+        "inproc PUSH/PULL throughput ≥ libzmq's (the faster build) at every size",
+        compare_each(
+            results,
+            &inproc,
+            Metric::MsgPerSec,
+            1.0,
+            Stack::is_libzmq,
+            size_label,
+        ),
+    );
+    let fan_out: Vec<Kind> = FAN_OUT_SIZES
+        .iter()
+        .map(|&size| Kind::FanOut {
+            subscribers: 8,
+            size,
+        })
+        .collect();
+    add(
+        "PUB fan-out to 8 SUBs ≥ libzmq (the faster build)",
+        compare_each(
+            results,
+            &fan_out,
+            Metric::MsgPerSec,
+            1.0,
+            Stack::is_libzmq,
+            size_label,
+        ),
+    );
+    let idle: Vec<Kind> = results
+        .cases
+        .iter()
+        .filter(|(case, _)| matches!(case.kind, Kind::IdleMemory { .. }))
+        .map(|(case, _)| case.kind)
+        .collect();
+    add(
+        "memory per idle tcp connection ≤ libzmq's (the smaller build)",
+        if idle.is_empty() {
+            (Verdict::NotChecked, "not run".to_owned())
+        } else {
+            compare_each(
+                results,
+                &idle,
+                Metric::BytesPerPeer,
+                1.0,
+                Stack::is_libzmq,
+                |_| "per peer".to_owned(),
+            )
+        },
+    );
+    add(
+        "10,000 concurrent connections to one purezmq ROUTER work",
+        connections_verdict(results),
+    );
+    let curve: Vec<Kind> = CURVE_SIZES
+        .iter()
+        .map(|&size| Kind::Throughput {
+            transport: Transport::Tcp,
+            size,
+            curve: true,
+        })
+        .collect();
+    add(
+        "CURVE PUSH/PULL over tcp ≥ 1.0× libzmq at 32 B and 1 KiB",
+        compare_each(
+            results,
+            &curve,
+            Metric::MsgPerSec,
+            1.0,
+            Stack::is_libzmq,
+            size_label,
+        ),
+    );
+    targets
+}
+
+fn connections_verdict(results: &Results) -> (Verdict, String) {
+    let run = results
+        .cases
+        .iter()
+        .find_map(|(case, outcomes)| match case.kind {
+            Kind::Connections { peers } => Some((peers, outcomes)),
+            _ => None,
+        });
+    let Some((peers, outcomes)) = run else {
+        return (Verdict::NotChecked, "not run".to_owned());
+    };
+    let reached = |stack: Stack| -> String {
+        match outcomes.get(&stack) {
+            Some(outcome) => match outcome.median(Metric::Peers) {
+                Some(n) => format!("{stack} {n:.0} of {peers}"),
+                None => format!(
+                    "{stack} could not run: {}",
+                    outcome.could_not_run().unwrap_or_default()
+                ),
+            },
+            None => format!("{stack} not run"),
+        }
+    };
+    let detail = [Stack::Purezmq, Stack::Libzmq, Stack::LibzmqPyzmq]
+        .into_iter()
+        .map(reached)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let ours = outcomes
+        .get(&Stack::Purezmq)
+        .and_then(|o| o.median(Metric::Peers));
+    let verdict = match ours {
+        _ if peers < MANY_CONNECTIONS => Verdict::NotChecked,
+        Some(n) if n as usize >= MANY_CONNECTIONS => Verdict::Met,
+        _ => Verdict::NotMet,
+    };
+    let detail = if peers < MANY_CONNECTIONS {
+        format!("this run tried {peers} connections only: {detail}")
+    } else {
+        detail
+    };
+    (verdict, detail)
+}
+
+/// `42 s` or `12.5 minutes`.
+fn duration(elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else {
+        format!("{:.1} minutes", seconds / 60.0)
+    }
+}
+
+/// The whole report, in Markdown.
+pub fn render(results: &Results, meta: &Meta) -> String {
+    let mut out = String::new();
+    let machine = &meta.machine;
+    let _ = writeln!(
+        out,
+        "# purezmq side by side with libzmq, zmq.rs and omq\n\n\
+         Generated by `{}` on {} in {}. {}\n",
+        meta.command,
+        machine.date,
+        duration(meta.elapsed),
+        if meta.quick {
+            "**Quick run** (`--quick`): one short run per case, for a smoke test; the figures \
+             are not meant to be compared."
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "## Machine\n\n- {} logical CPUs: {}\n- {}, {} of memory\n- load average at the start: {}\n- {}\n",
+        machine.cores, machine.cpu, machine.kernel, machine.memory, machine.load, meta.rustc
+    );
+    let _ = writeln!(out, "## Stacks\n");
+    for (stack, version) in &meta.versions {
+        let _ = writeln!(out, "- `{stack}`: {version}");
+    }
+    let _ = writeln!(
+        out,
+        "\nEach case runs every stack in separate processes ({} per case and stack, \
+         the stacks interleaved within each round and their order rotated between rounds, so \
+         drift hits all alike), each run sized to take about half a second; tables show the \
+         median and the spread (min–max). The Rust stacks run on a tokio multi-thread runtime \
+         (one worker per CPU); libzmq on its default single I/O thread. MB/s counts payload \
+         bytes, 10^6 per MB. Where a stack cannot run a case the table says why.\n",
+        if meta.repeats == 1 {
+            "1 run".to_owned()
+        } else {
+            format!("{} runs", meta.repeats)
+        }
+    );
+    if let Some(chart) = &meta.chart {
+        let _ = writeln!(
+            out,
+            "![PUSH/PULL throughput by message size and stack]({chart})\n"
+        );
+    }
+    let targets = targets(results);
+    let _ = writeln!(out, "## Targets\n");
+    let _ = writeln!(out, "| target | verdict | figures |\n|---|---|---|");
+    for target in &targets {
+        let verdict = match target.verdict {
+            Verdict::Met => "met",
+            Verdict::NotMet => "**not met**",
+            Verdict::NotChecked => "not checked",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {verdict} | {} |",
+            target.rule,
+            escape(&target.detail)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nWhere two libzmq builds ran, a target compares against the better of the two.\n"
+    );
+    let _ = writeln!(out, "## Results\n");
+    for group in GROUPS {
+        group_table(&mut out, group, results);
+    }
+    ratio_table(&mut out, results);
+    let _ = writeln!(
+        out,
+        "## How to reproduce\n\n\
+         ```sh\n\
+         cargo run --release -p purezmq-benches --bin compare            # everything, about 10–15 minutes\n\
+         cargo run --release -p purezmq-benches --bin compare -- --quick # a smoke test, under a minute\n\
+         cargo run --release -p purezmq-benches --bin compare -- --filter push-pull/tcp --repeats 3\n\
+         ```\n\n\
+         The comparison needs only gcc/g++ (the `zmq` crate builds libzmq 4.3.4 from source). \
+         For libzmq 4.3.5 it loads pyzmq's bundled `libzmq` from `$PUREZMQ_LIBZMQ`, from \
+         `target/pyzmq-venv` (the interop tests' environment) or from \
+         `target/compare-pyzmq-venv`, which a full run creates with `python3 -m venv` and \
+         `pip install pyzmq=={}` when neither exists. Latency requests are {LATENCY_SIZE} bytes. \
+         `--list` names every case; `--stacks purezmq,libzmq` runs some stacks only; \
+         `--out PATH` writes the report (and its chart beside it) elsewhere. Keep the machine \
+         otherwise idle: every figure here is sensitive to other load.",
+        super::stacks::libzmq::dynamic::PYZMQ_VERSION
+    );
+    out
+}

@@ -1,0 +1,128 @@
+//! What runs produce: samples of metrics, and per case and stack the samples, the
+//! failures and the medians the report shows.
+
+use std::collections::BTreeMap;
+
+/// A measured quantity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    /// Messages per second (for a fan-out, per subscriber).
+    MsgPerSec,
+    /// Payload megabytes (10^6 bytes) per second.
+    MegabytesPerSec,
+    /// Messages delivered per second, all subscribers together.
+    DeliveriesPerSec,
+    /// Median round trip, µs.
+    P50Us,
+    /// 99th percentile round trip, µs.
+    P99Us,
+    /// CPU seconds (user + system, all processes) per million messages.
+    CpuPerMillion,
+    /// Peak resident memory, all processes together, MiB.
+    PeakRssMib,
+    /// Resident memory per idle peer, bytes.
+    BytesPerPeer,
+    /// Peers connected and answered.
+    Peers,
+    /// Messages (or round trips) in the run.
+    Count,
+}
+
+impl Metric {
+    /// Whether more is better.
+    pub fn higher_is_better(self) -> bool {
+        matches!(
+            self,
+            Metric::MsgPerSec | Metric::MegabytesPerSec | Metric::DeliveriesPerSec | Metric::Peers
+        )
+    }
+}
+
+/// The metrics of one run.
+#[derive(Clone, Debug, Default)]
+pub struct Sample {
+    values: BTreeMap<Metric, f64>,
+    /// Something the reader should know about the run (it fell short, say).
+    pub note: Option<String>,
+}
+
+impl Sample {
+    /// Adds a metric.
+    pub fn with(mut self, metric: Metric, value: f64) -> Sample {
+        self.values.insert(metric, value);
+        self
+    }
+
+    /// A metric's value.
+    pub fn get(&self, metric: Metric) -> Option<f64> {
+        self.values.get(&metric).copied()
+    }
+}
+
+/// Everything one stack did in one case.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Successful runs.
+    pub samples: Vec<Sample>,
+    /// Why runs failed.
+    pub failures: Vec<String>,
+    /// Why the stack was not run at all (after failing its sizing run, say).
+    pub skipped: Option<String>,
+}
+
+impl Outcome {
+    /// The values of `metric` over the successful runs, sorted.
+    fn values(&self, metric: Metric) -> Vec<f64> {
+        let mut values: Vec<f64> = self.samples.iter().filter_map(|s| s.get(metric)).collect();
+        values.sort_by(f64::total_cmp);
+        values
+    }
+
+    /// The median of `metric`.
+    pub fn median(&self, metric: Metric) -> Option<f64> {
+        let values = self.values(metric);
+        let n = values.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(values[n / 2]),
+            _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+        }
+    }
+
+    /// The smallest and largest `metric`.
+    pub fn spread(&self, metric: Metric) -> Option<(f64, f64)> {
+        let values = self.values(metric);
+        Some((*values.first()?, *values.last()?))
+    }
+
+    /// Why there is no figure: the reason it was skipped or its first failure.
+    pub fn could_not_run(&self) -> Option<String> {
+        if !self.samples.is_empty() {
+            return None;
+        }
+        self.skipped
+            .clone()
+            .or_else(|| self.failures.first().cloned())
+            .or_else(|| Some("not run".to_owned()))
+    }
+}
+
+/// Every case that ran, with each stack's outcome.
+#[derive(Default)]
+pub struct Results {
+    /// In report order.
+    pub cases: Vec<(super::cases::Case, BTreeMap<super::stacks::Stack, Outcome>)>,
+}
+
+impl Results {
+    /// The outcomes of the case of this kind, if it ran.
+    pub fn of(
+        &self,
+        kind: &super::cases::Kind,
+    ) -> Option<&BTreeMap<super::stacks::Stack, Outcome>> {
+        self.cases
+            .iter()
+            .find(|(case, _)| case.kind == *kind)
+            .map(|(_, outcomes)| outcomes)
+    }
+}

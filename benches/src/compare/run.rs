@@ -1,0 +1,322 @@
+//! One run of one case with one stack: the worker processes it takes, what they
+//! report, and the [`Sample`] made of it.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::cases::{Kind, LATENCY_SIZE};
+use super::process::{Stats, Worker};
+use super::results::{Metric, Sample};
+use super::stacks::{Pattern, Stack, Transport};
+
+/// How the runs are sized, and the environment of every worker.
+pub struct Runner {
+    /// Added to every worker's environment (where pyzmq's libzmq is).
+    pub env: Vec<(String, String)>,
+    /// Where ipc endpoints go.
+    pub ipc_dir: PathBuf,
+    /// How long a run may take before it is abandoned.
+    pub timeout: Duration,
+    /// How long a latency run measures.
+    pub latency: Duration,
+    /// Round trips before a latency run measures.
+    pub warmup: usize,
+    next_ipc: usize,
+}
+
+/// Sums what the processes of a run used.
+fn add_stats(sample: Sample, stats: &[Stats], messages: f64) -> Sample {
+    let cpu: f64 = stats.iter().map(|s| s.cpu.as_secs_f64()).sum();
+    let rss: u64 = stats.iter().map(|s| s.hwm_kib).sum();
+    sample
+        .with(Metric::CpuPerMillion, cpu / messages * 1e6)
+        .with(Metric::PeakRssMib, rss as f64 / 1024.0)
+}
+
+impl Runner {
+    /// A runner whose ipc endpoints go in `ipc_dir`.
+    pub fn new(
+        env: Vec<(String, String)>,
+        ipc_dir: PathBuf,
+        timeout: Duration,
+        latency: Duration,
+        warmup: usize,
+    ) -> Runner {
+        Runner {
+            env,
+            ipc_dir,
+            timeout,
+            latency,
+            warmup,
+            next_ipc: 0,
+        }
+    }
+
+    fn spawn(&self, stack: Stack, role: &str, args: &[String]) -> Result<Worker, String> {
+        let mut all = vec![role.to_owned(), format!("stack={}", stack.key())];
+        all.extend_from_slice(args);
+        Worker::spawn(&format!("{stack} {role}"), &all, &self.env)
+    }
+
+    /// `transport=... [path=...]` for a binding worker; a fresh ipc path each time.
+    fn bind_args(&mut self, transport: Transport) -> (Vec<String>, Option<PathBuf>) {
+        match transport {
+            Transport::Ipc => {
+                self.next_ipc += 1;
+                let path = self.ipc_dir.join(format!("{}.ipc", self.next_ipc));
+                let args = vec![
+                    "transport=ipc".to_owned(),
+                    format!("path={}", path.display()),
+                ];
+                (args, Some(path))
+            }
+            _ => (vec!["transport=tcp".to_owned()], None),
+        }
+    }
+
+    /// Runs `kind` once with `stack`, sending `count` messages where the case
+    /// counts messages.
+    pub fn run(&mut self, kind: &Kind, stack: Stack, count: usize) -> Result<Sample, String> {
+        let deadline = Instant::now() + self.timeout;
+        match *kind {
+            Kind::Throughput {
+                transport: Transport::Inproc,
+                size,
+                ..
+            } => self.inproc(stack, size, count, deadline),
+            Kind::Throughput {
+                transport,
+                size,
+                curve,
+            } => self.throughput(stack, transport, size, count, curve, deadline),
+            Kind::FanOut { subscribers, size } => {
+                self.fan_out(stack, subscribers, size, count, deadline)
+            }
+            Kind::Latency { pattern, transport } => {
+                self.latency(stack, pattern, transport, deadline + self.latency)
+            }
+            Kind::IdleMemory { peers } | Kind::Connections { peers } => {
+                self.idle(stack, peers, deadline)
+            }
+        }
+    }
+
+    fn throughput(
+        &mut self,
+        stack: Stack,
+        transport: Transport,
+        size: usize,
+        count: usize,
+        curve: bool,
+        deadline: Instant,
+    ) -> Result<Sample, String> {
+        let (mut args, path) = self.bind_args(transport);
+        args.push(format!("size={size}"));
+        args.push(format!("count={count}"));
+        if curve {
+            args.push("curve=1".to_owned());
+        }
+        let result = (|| {
+            let mut pull = self.spawn(stack, "pull", &args)?;
+            let ready = pull.expect("READY", &mut [], deadline)?;
+            let mut push_args = vec![
+                format!("endpoint={}", ready.text("endpoint")?),
+                format!("size={size}"),
+                format!("count={count}"),
+            ];
+            if let Some(key) = ready.optional("server_key") {
+                push_args.push(format!("server_key={key}"));
+            }
+            let mut push = self.spawn(stack, "push", &push_args)?;
+            let result = pull.expect("RESULT", &mut [&mut push], deadline)?;
+            let elapsed = result.number::<u64>("elapsed_ns")? as f64 / 1e9;
+            let stats = [push.finish(deadline)?, pull.finish(deadline)?];
+            let rate = (count - 1) as f64 / elapsed.max(1e-9);
+            let sample = Sample::default()
+                .with(Metric::MsgPerSec, rate)
+                .with(Metric::MegabytesPerSec, rate * size as f64 / 1e6)
+                .with(Metric::Count, count as f64);
+            Ok(add_stats(sample, &stats, count as f64))
+        })();
+        if let Some(path) = path {
+            let _ = std::fs::remove_file(path);
+        }
+        result
+    }
+
+    fn inproc(
+        &mut self,
+        stack: Stack,
+        size: usize,
+        count: usize,
+        deadline: Instant,
+    ) -> Result<Sample, String> {
+        let args = [format!("size={size}"), format!("count={count}")];
+        let mut worker = self.spawn(stack, "inproc", &args)?;
+        let result = worker.expect("RESULT", &mut [], deadline)?;
+        let elapsed = result.number::<u64>("elapsed_ns")? as f64 / 1e9;
+        let stats = [worker.finish(deadline)?];
+        let rate = (count - 1) as f64 / elapsed.max(1e-9);
+        let sample = Sample::default()
+            .with(Metric::MsgPerSec, rate)
+            .with(Metric::MegabytesPerSec, rate * size as f64 / 1e6)
+            .with(Metric::Count, count as f64);
+        Ok(add_stats(sample, &stats, count as f64))
+    }
+
+    fn fan_out(
+        &mut self,
+        stack: Stack,
+        subscribers: usize,
+        size: usize,
+        count: usize,
+        deadline: Instant,
+    ) -> Result<Sample, String> {
+        let (mut args, _) = self.bind_args(Transport::Tcp);
+        args.push(format!("size={size}"));
+        args.push(format!("count={count}"));
+        let mut publisher = self.spawn(stack, "publish", &args)?;
+        let ready = publisher.expect("READY", &mut [], deadline)?;
+        let sub_args = [
+            format!("endpoint={}", ready.text("endpoint")?),
+            format!("size={size}"),
+            format!("count={count}"),
+        ];
+        let mut subs = Vec::with_capacity(subscribers);
+        for _ in 0..subscribers {
+            subs.push(self.spawn(stack, "subscribe", &sub_args)?);
+        }
+        for i in 0..subs.len() {
+            let (sub, others) = split(&mut subs, i);
+            let mut others: Vec<&mut Worker> = others;
+            others.push(&mut publisher);
+            sub.expect("SUBSCRIBED", &mut others, deadline)?;
+        }
+        publisher.say("GO");
+        let mut reports = Vec::with_capacity(subs.len());
+        for i in 0..subs.len() {
+            let (sub, mut others) = split(&mut subs, i);
+            others.push(&mut publisher);
+            let result = sub.expect("RESULT", &mut others, deadline)?;
+            reports.push((
+                result.number::<usize>("received")?,
+                result.number::<u64>("first_ns")?,
+                result.number::<u64>("last_ns")?,
+            ));
+        }
+        publisher.say("STOP");
+        let mut stats = Vec::with_capacity(subs.len() + 1);
+        for sub in subs {
+            stats.push(sub.finish(deadline)?);
+        }
+        stats.push(publisher.finish(deadline)?);
+        let fewest = reports.iter().map(|r| r.0).min().unwrap_or(0);
+        if fewest < count {
+            return Err(format!(
+                "a SUB received {fewest} of {count} messages: the PUB dropped messages for a slow subscriber"
+            ));
+        }
+        let first = reports.iter().map(|r| r.1).min().unwrap_or(0);
+        let last = reports.iter().map(|r| r.2).max().unwrap_or(0);
+        let elapsed = (last.saturating_sub(first)) as f64 / 1e9;
+        let rate = (count - 1) as f64 / elapsed.max(1e-9);
+        let deliveries = (count * subscribers) as f64;
+        let sample = Sample::default()
+            .with(Metric::MsgPerSec, rate)
+            .with(Metric::MegabytesPerSec, rate * size as f64 / 1e6)
+            .with(Metric::DeliveriesPerSec, rate * subscribers as f64)
+            .with(Metric::Count, count as f64);
+        Ok(add_stats(sample, &stats, deliveries))
+    }
+
+    fn latency(
+        &mut self,
+        stack: Stack,
+        pattern: Pattern,
+        transport: Transport,
+        deadline: Instant,
+    ) -> Result<Sample, String> {
+        let (mut args, path) = self.bind_args(transport);
+        args.push(format!("pattern={}", pattern.key()));
+        let result = (|| {
+            let mut server = self.spawn(stack, "echo", &args)?;
+            let ready = server.expect("READY", &mut [], deadline)?;
+            let client_args = [
+                format!("pattern={}", pattern.key()),
+                format!("endpoint={}", ready.text("endpoint")?),
+                format!("size={LATENCY_SIZE}"),
+                format!("warmup={}", self.warmup),
+                format!("duration_ms={}", self.latency.as_millis()),
+            ];
+            let mut client = self.spawn(stack, "ping", &client_args)?;
+            let result = client.expect("RESULT", &mut [&mut server], deadline)?;
+            let round_trips = result.number::<u64>("count")? as f64;
+            let stats = [client.finish(deadline)?, server.finish(deadline)?];
+            let sample = Sample::default()
+                .with(Metric::P50Us, result.number::<u64>("p50_ns")? as f64 / 1e3)
+                .with(Metric::P99Us, result.number::<u64>("p99_ns")? as f64 / 1e3)
+                .with(Metric::Count, round_trips);
+            // Each round trip is two messages.
+            Ok(add_stats(sample, &stats, 2.0 * round_trips))
+        })();
+        if let Some(path) = path {
+            let _ = std::fs::remove_file(path);
+        }
+        result
+    }
+
+    fn idle(&mut self, stack: Stack, peers: usize, deadline: Instant) -> Result<Sample, String> {
+        let budget = deadline.saturating_duration_since(Instant::now());
+        // The ROUTER gives up waiting for peers well before the run's deadline, and
+        // the client waits for replies a little longer than the ROUTER waits.
+        let router_wait = budget.mul_f64(0.6);
+        let args = [
+            "transport=tcp".to_owned(),
+            format!("expect={peers}"),
+            format!("deadline_ms={}", router_wait.as_millis()),
+        ];
+        let mut router = self.spawn(stack, "idle-router", &args)?;
+        let ready = router.expect("READY", &mut [], deadline)?;
+        let before_kib = ready.number::<u64>("rss_kib")?;
+        let client_args = [
+            format!("endpoint={}", ready.text("endpoint")?),
+            format!("count={peers}"),
+            format!("deadline_ms={}", budget.mul_f64(0.8).as_millis()),
+        ];
+        let mut client_words = vec!["idle-client".to_owned()];
+        client_words.extend_from_slice(&client_args);
+        let mut client = Worker::spawn("idle client", &client_words, &self.env)?;
+        let idle = router.expect("IDLE", &mut [&mut client], deadline)?;
+        let connected = idle.number::<usize>("connected")?;
+        let after_kib = idle.number::<u64>("rss_kib")?;
+        let answered = client.expect("RESULT", &mut [&mut router], deadline)?;
+        let replied = answered.number::<usize>("replied")?;
+        let error = answered.text("error")?.replace('_', " ");
+        let stats = [router.finish(deadline)?];
+        drop(client);
+        let reached = connected.min(replied);
+        if reached == 0 {
+            return Err(format!("no peer was answered (client: {error})"));
+        }
+        let per_peer = (after_kib.saturating_sub(before_kib) * 1024) as f64 / connected as f64;
+        let mut sample = Sample::default()
+            .with(Metric::BytesPerPeer, per_peer)
+            .with(Metric::Peers, reached as f64)
+            .with(Metric::PeakRssMib, stats[0].hwm_kib as f64 / 1024.0)
+            .with(Metric::Count, peers as f64);
+        if reached < peers {
+            sample.note = Some(format!(
+                "{reached} of {peers} peers connected and answered (the ROUTER saw {connected}; the client's first error: {error})"
+            ));
+        }
+        Ok(sample)
+    }
+}
+
+/// The `i`th worker and every other, mutably.
+fn split(workers: &mut [Worker], i: usize) -> (&mut Worker, Vec<&mut Worker>) {
+    let (before, rest) = workers.split_at_mut(i);
+    let (this, after) = rest.split_first_mut().expect("i is in range");
+    let others = before.iter_mut().chain(after.iter_mut()).collect();
+    (this, others)
+}

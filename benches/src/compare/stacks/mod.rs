@@ -1,0 +1,296 @@
+//! The stacks `compare` runs and the roles each plays in a worker process.
+//!
+//! Every stack implements [`Roles`], one method per end of a case (the PULL that
+//! binds and times, the PUSH that connects and sends, ...), each set up the stack's
+//! natural way: a tokio multi-thread runtime for the Rust stacks, a context with its
+//! default single I/O thread for libzmq. The worker ([`super::worker`]) picks the
+//! stack and the role from its arguments and reports what the role returns.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub mod libzmq;
+pub mod omq;
+pub mod purezmq;
+pub mod raw;
+pub mod zmqrs;
+
+/// A ZeroMQ implementation, or the raw-socket baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stack {
+    /// This workspace.
+    Purezmq,
+    /// libzmq 4.3.4 as the `zmq` crate builds it (vendored, no CURVE).
+    Libzmq,
+    /// libzmq 4.3.5 as pyzmq's wheel ships it (with libsodium), loaded at run time.
+    LibzmqPyzmq,
+    /// zmq.rs, the `zeromq` crate.
+    ZmqRs,
+    /// omq, the `omq-tokio` crate.
+    Omq,
+    /// The same ZMTP frames over plain tokio sockets: the limit for any stack.
+    Raw,
+}
+
+impl Stack {
+    /// Every stack, in report order.
+    pub const ALL: [Stack; 6] = [
+        Stack::Purezmq,
+        Stack::Libzmq,
+        Stack::LibzmqPyzmq,
+        Stack::ZmqRs,
+        Stack::Omq,
+        Stack::Raw,
+    ];
+
+    /// The short name used on command lines and in tables.
+    pub fn key(self) -> &'static str {
+        match self {
+            Stack::Purezmq => "purezmq",
+            Stack::Libzmq => "libzmq",
+            Stack::LibzmqPyzmq => "libzmq-pyzmq",
+            Stack::ZmqRs => "zmq.rs",
+            Stack::Omq => "omq",
+            Stack::Raw => "raw",
+        }
+    }
+
+    /// The stack named `key`.
+    pub fn parse(key: &str) -> Option<Stack> {
+        Stack::ALL.into_iter().find(|stack| stack.key() == key)
+    }
+
+    /// A peer purezmq is compared against (not purezmq, not the baseline).
+    pub fn is_peer(self) -> bool {
+        !matches!(self, Stack::Purezmq | Stack::Raw)
+    }
+
+    /// One of the two libzmq builds.
+    pub fn is_libzmq(self) -> bool {
+        matches!(self, Stack::Libzmq | Stack::LibzmqPyzmq)
+    }
+}
+
+impl fmt::Display for Stack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// How the two ends of a case are connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Transport {
+    /// TCP over the loopback interface.
+    Tcp,
+    /// A Unix domain socket.
+    Ipc,
+    /// Within one process.
+    Inproc,
+}
+
+impl Transport {
+    /// The name in endpoints and case names.
+    pub fn key(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Ipc => "ipc",
+            Transport::Inproc => "inproc",
+        }
+    }
+
+    /// The transport named `key`.
+    pub fn parse(key: &str) -> Option<Transport> {
+        [Transport::Tcp, Transport::Ipc, Transport::Inproc]
+            .into_iter()
+            .find(|t| t.key() == key)
+    }
+}
+
+/// The request-reply pair of a latency case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Pattern {
+    /// REQ sends, REP echoes.
+    ReqRep,
+    /// DEALER sends, ROUTER echoes with the routing id.
+    DealerRouter,
+}
+
+impl Pattern {
+    /// The name in case names.
+    pub fn key(self) -> &'static str {
+        match self {
+            Pattern::ReqRep => "req-rep",
+            Pattern::DealerRouter => "dealer-router",
+        }
+    }
+
+    /// The pattern named `key`.
+    pub fn parse(key: &str) -> Option<Pattern> {
+        [Pattern::ReqRep, Pattern::DealerRouter]
+            .into_iter()
+            .find(|p| p.key() == key)
+    }
+}
+
+/// Where a binding role listens: each stack spells the endpoint its own way.
+#[derive(Clone, Debug)]
+pub enum Bind {
+    /// The loopback interface, a port the OS picks.
+    Tcp,
+    /// A Unix domain socket at this path.
+    Ipc(PathBuf),
+}
+
+impl Bind {
+    /// The endpoint for stacks that take libzmq's `*` for "any port".
+    pub fn zmq_endpoint(&self) -> String {
+        match self {
+            Bind::Tcp => "tcp://127.0.0.1:*".to_owned(),
+            Bind::Ipc(path) => format!("ipc://{}", path.display()),
+        }
+    }
+
+    /// The endpoint for stacks that take port 0 for "any port".
+    pub fn port_zero_endpoint(&self) -> String {
+        match self {
+            Bind::Tcp => "tcp://127.0.0.1:0".to_owned(),
+            Bind::Ipc(path) => format!("ipc://{}", path.display()),
+        }
+    }
+}
+
+/// What a binding role announces once peers can connect: the endpoint, and for a
+/// CURVE server its public key in Z85.
+pub type Ready<'a> = &'a mut dyn FnMut(&str, Option<&str>);
+
+/// What one SUB saw of a fan-out run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SubReport {
+    /// Data messages received (every one published, unless the PUB dropped some).
+    pub received: usize,
+    /// `CLOCK_MONOTONIC` when the first data message arrived, in nanoseconds.
+    pub first_ns: u64,
+    /// `CLOCK_MONOTONIC` when the last data message arrived, in nanoseconds.
+    pub last_ns: u64,
+}
+
+/// A publisher's warm-up message (sent until the orchestrator says `GO`, so it knows
+/// every SUB's subscription has arrived) and its end marker (sent after the data, so
+/// a SUB that lost messages still stops). Data messages are at least 2 bytes long.
+pub const WARM_UP: &[u8] = b"W";
+/// See [`WARM_UP`].
+pub const END: &[u8] = b"E";
+
+/// The message each idle peer sends once connected, and the ROUTER's answer.
+pub const HELLO: &[u8] = b"hello";
+/// See [`HELLO`].
+pub const BYE: &[u8] = b"bye";
+
+/// The ends of every case, as one stack plays them. A stack that cannot play a role
+/// returns `Err` with the reason.
+pub trait Roles {
+    /// Binds a PULL (a CURVE server if `curve`), announces it, receives `count`
+    /// messages of `size` bytes and returns the time from the first to the last.
+    fn pull(
+        &self,
+        bind: &Bind,
+        size: usize,
+        count: usize,
+        curve: bool,
+        ready: Ready,
+    ) -> Result<Duration, String>;
+
+    /// Connects a PUSH (a CURVE client of `server_key` if given), sends `count`
+    /// messages of `size` bytes, and closes on `STOP` (which comes once the PULL has
+    /// them all). Each send hands the stack a fresh copy of the payload, as
+    /// `zmq_send` makes one, so no stack gains by sending one buffer over and over.
+    fn push(
+        &self,
+        endpoint: &str,
+        size: usize,
+        count: usize,
+        server_key: Option<&str>,
+    ) -> Result<(), String>;
+
+    /// PUSH to PULL over inproc in this process: the time from the first message
+    /// received to the last.
+    fn inproc(&self, size: usize, count: usize) -> Result<Duration, String>;
+
+    /// Binds a PUB that blocks rather than drops (XPUB_NODROP) and announces it,
+    /// sends [`WARM_UP`] until `GO`, then `count` messages of `size` bytes, then
+    /// [`END`] until `STOP`.
+    fn publish(&self, bind: &Bind, size: usize, count: usize, ready: Ready) -> Result<(), String>;
+
+    /// Connects a SUB to everything, calls `subscribed` on the first [`WARM_UP`], and
+    /// receives until `count` data messages or [`END`].
+    fn subscribe(
+        &self,
+        endpoint: &str,
+        size: usize,
+        count: usize,
+        subscribed: &mut dyn FnMut(),
+    ) -> Result<SubReport, String>;
+
+    /// Binds the echoing end of `pattern` and announces it; echoes until an empty
+    /// request, which it echoes too. Returns the requests echoed.
+    fn echo(&self, pattern: Pattern, bind: &Bind, ready: Ready) -> Result<u64, String>;
+
+    /// Connects the requesting end of `pattern`; `warmup` round trips, then round
+    /// trips of `size` bytes for `duration`, then an empty request that ends the echo.
+    /// Returns each measured round trip in nanoseconds.
+    fn ping(
+        &self,
+        pattern: Pattern,
+        endpoint: &str,
+        size: usize,
+        warmup: usize,
+        duration: Duration,
+    ) -> Result<Vec<u64>, String>;
+
+    /// Binds a ROUTER and announces it; receives [`HELLO`] from up to `expect` peers
+    /// until `deadline`, calls `connected` with how many, answers each with [`BYE`]
+    /// and holds the connections until `STOP`.
+    fn idle_router(
+        &self,
+        bind: &Bind,
+        expect: usize,
+        deadline: Duration,
+        ready: Ready,
+        connected: &mut dyn FnMut(usize),
+    ) -> Result<(), String>;
+}
+
+/// The [`Roles`] of `stack`.
+pub fn roles(stack: Stack) -> Box<dyn Roles> {
+    match stack {
+        Stack::Purezmq => Box::new(purezmq::Purezmq),
+        Stack::Libzmq => Box::new(libzmq::Libzmq::new(libzmq::vendored::Vendored::new)),
+        Stack::LibzmqPyzmq => Box::new(libzmq::Libzmq::new(libzmq::dynamic::Dynamic::new)),
+        Stack::ZmqRs => Box::new(zmqrs::ZmqRs),
+        Stack::Omq => Box::new(omq::Omq),
+        Stack::Raw => Box::new(raw::Raw),
+    }
+}
+
+/// The tokio runtime the Rust stacks run on: multi-thread, one worker per core.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start a tokio runtime: {e}"))
+}
+
+/// How often a publisher repeats its warm-up message or end marker.
+pub const MARKER_INTERVAL: Duration = Duration::from_millis(2);
+
+/// Checks a received message's size.
+pub fn check_size(got: usize, want: usize) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "received a {got}-byte message, expected {want} bytes"
+        ))
+    }
+}

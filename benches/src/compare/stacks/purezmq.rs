@@ -1,0 +1,296 @@
+//! purezmq's roles: `purezmq::Socket` on a tokio multi-thread runtime.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use purezmq::curve::{KeyPair, PublicKey};
+use purezmq::{Message, Options, Security, Socket, SocketType};
+
+use super::{
+    BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
+    runtime,
+};
+use crate::compare::{control, measure};
+
+/// purezmq, this workspace.
+pub struct Purezmq;
+
+fn text(error: purezmq::Error) -> String {
+    error.to_string()
+}
+
+fn socket(kind: SocketType, options: Options) -> Result<Socket, String> {
+    Socket::with_options(kind, options).map_err(text)
+}
+
+impl Roles for Purezmq {
+    fn pull(
+        &self,
+        bind: &Bind,
+        size: usize,
+        count: usize,
+        curve: bool,
+        ready: Ready,
+    ) -> Result<Duration, String> {
+        runtime()?.block_on(async {
+            let mut options = Options::default();
+            let mut server_key = None;
+            if curve {
+                let keypair = KeyPair::generate();
+                server_key = Some(keypair.public().to_z85());
+                options.security = Security::CurveServer { keypair };
+            }
+            let pull = socket(SocketType::Pull, options)?;
+            pull.bind(&bind.zmq_endpoint()).map_err(text)?;
+            ready(&pull.last_endpoint(), server_key.as_deref());
+            check_size(pull.recv().await.map_err(text)?.size(), size)?;
+            let start = Instant::now();
+            for _ in 1..count {
+                check_size(pull.recv().await.map_err(text)?.size(), size)?;
+            }
+            let elapsed = start.elapsed();
+            pull.close().await;
+            Ok(elapsed)
+        })
+    }
+
+    fn push(
+        &self,
+        endpoint: &str,
+        size: usize,
+        count: usize,
+        server_key: Option<&str>,
+    ) -> Result<(), String> {
+        runtime()?.block_on(async {
+            let mut options = Options::default();
+            if let Some(key) = server_key {
+                let server_key = PublicKey::from_z85(key).map_err(|e| e.to_string())?;
+                options.security = Security::CurveClient {
+                    keypair: KeyPair::generate(),
+                    server_key,
+                };
+            }
+            let push = socket(SocketType::Push, options)?;
+            push.connect(endpoint).map_err(text)?;
+            let payload = vec![0u8; size];
+            for _ in 0..count {
+                push.send(Bytes::copy_from_slice(&payload))
+                    .await
+                    .map_err(text)?;
+            }
+            // Hold the connection until the PULL has everything.
+            control::wait_stop_async().await;
+            push.close().await;
+            Ok(())
+        })
+    }
+
+    fn inproc(&self, size: usize, count: usize) -> Result<Duration, String> {
+        runtime()?.block_on(async {
+            let pull = Socket::new(SocketType::Pull);
+            pull.bind("inproc://compare").map_err(text)?;
+            let push = Socket::new(SocketType::Push);
+            push.connect("inproc://compare").map_err(text)?;
+            let sender = tokio::spawn(async move {
+                let payload = vec![0u8; size];
+                for _ in 0..count {
+                    push.send(Bytes::copy_from_slice(&payload)).await?;
+                }
+                push.close().await;
+                Ok::<_, purezmq::Error>(())
+            });
+            check_size(pull.recv().await.map_err(text)?.size(), size)?;
+            let start = Instant::now();
+            for _ in 1..count {
+                check_size(pull.recv().await.map_err(text)?.size(), size)?;
+            }
+            let elapsed = start.elapsed();
+            sender
+                .await
+                .map_err(|e| format!("the sending task failed: {e}"))?
+                .map_err(text)?;
+            Ok(elapsed)
+        })
+    }
+
+    fn publish(&self, bind: &Bind, size: usize, count: usize, ready: Ready) -> Result<(), String> {
+        runtime()?.block_on(async {
+            let options = Options {
+                xpub_nodrop: true,
+                ..Options::default()
+            };
+            let publisher = socket(SocketType::Pub, options)?;
+            publisher.bind(&bind.zmq_endpoint()).map_err(text)?;
+            ready(&publisher.last_endpoint(), None);
+            while !control::go() {
+                publisher
+                    .send(Bytes::from_static(WARM_UP))
+                    .await
+                    .map_err(text)?;
+                tokio::time::sleep(MARKER_INTERVAL).await;
+            }
+            let payload = vec![0u8; size];
+            for _ in 0..count {
+                publisher
+                    .send(Bytes::copy_from_slice(&payload))
+                    .await
+                    .map_err(text)?;
+            }
+            while !control::stopped() {
+                // The SUBs may be gone already: never wait for them.
+                let _ = publisher.try_send(Bytes::from_static(END));
+                tokio::time::sleep(MARKER_INTERVAL).await;
+            }
+            publisher
+                .set_options(|o| o.linger = Some(Duration::ZERO))
+                .map_err(text)?;
+            publisher.close().await;
+            Ok(())
+        })
+    }
+
+    fn subscribe(
+        &self,
+        endpoint: &str,
+        size: usize,
+        count: usize,
+        subscribed: &mut dyn FnMut(),
+    ) -> Result<SubReport, String> {
+        runtime()?.block_on(async {
+            let sub = Socket::new(SocketType::Sub);
+            sub.subscribe("").map_err(text)?;
+            sub.connect(endpoint).map_err(text)?;
+            let mut report = SubReport::default();
+            let mut announced = false;
+            while report.received < count {
+                let message = sub.recv().await.map_err(text)?;
+                let body = message.frames().first().cloned().unwrap_or_default();
+                if &body[..] == WARM_UP {
+                    if !announced {
+                        announced = true;
+                        subscribed();
+                    }
+                    continue;
+                }
+                if &body[..] == END {
+                    break;
+                }
+                check_size(message.size(), size)?;
+                report.last_ns = measure::monotonic_ns();
+                if report.received == 0 {
+                    report.first_ns = report.last_ns;
+                }
+                report.received += 1;
+            }
+            sub.set_options(|o| o.linger = Some(Duration::ZERO))
+                .map_err(text)?;
+            sub.close().await;
+            Ok(report)
+        })
+    }
+
+    fn echo(&self, pattern: Pattern, bind: &Bind, ready: Ready) -> Result<u64, String> {
+        runtime()?.block_on(async {
+            let kind = match pattern {
+                Pattern::ReqRep => SocketType::Rep,
+                Pattern::DealerRouter => SocketType::Router,
+            };
+            let server = Socket::new(kind);
+            server.bind(&bind.zmq_endpoint()).map_err(text)?;
+            ready(&server.last_endpoint(), None);
+            let mut echoed = 0;
+            loop {
+                let message = server.recv().await.map_err(text)?;
+                let last = message.frames().last().map_or(0, Bytes::len);
+                server.send(message).await.map_err(text)?;
+                echoed += 1;
+                if last == 0 {
+                    break;
+                }
+            }
+            server.close().await;
+            Ok(echoed)
+        })
+    }
+
+    fn ping(
+        &self,
+        pattern: Pattern,
+        endpoint: &str,
+        size: usize,
+        warmup: usize,
+        duration: Duration,
+    ) -> Result<Vec<u64>, String> {
+        runtime()?.block_on(async {
+            let kind = match pattern {
+                Pattern::ReqRep => SocketType::Req,
+                Pattern::DealerRouter => SocketType::Dealer,
+            };
+            let client = Socket::new(kind);
+            client.connect(endpoint).map_err(text)?;
+            let payload = vec![0u8; size];
+            for _ in 0..warmup {
+                client
+                    .send(Bytes::copy_from_slice(&payload))
+                    .await
+                    .map_err(text)?;
+                check_size(client.recv().await.map_err(text)?.size(), size)?;
+            }
+            let mut round_trips = Vec::with_capacity(100_000);
+            let start = Instant::now();
+            while start.elapsed() < duration {
+                let sent = Instant::now();
+                client
+                    .send(Bytes::copy_from_slice(&payload))
+                    .await
+                    .map_err(text)?;
+                let reply = client.recv().await.map_err(text)?;
+                round_trips.push(sent.elapsed().as_nanos() as u64);
+                check_size(reply.size(), size)?;
+            }
+            client.send(Bytes::new()).await.map_err(text)?;
+            client.recv().await.map_err(text)?;
+            client.close().await;
+            Ok(round_trips)
+        })
+    }
+
+    fn idle_router(
+        &self,
+        bind: &Bind,
+        expect: usize,
+        deadline: Duration,
+        ready: Ready,
+        connected: &mut dyn FnMut(usize),
+    ) -> Result<(), String> {
+        runtime()?.block_on(async {
+            let router = Socket::new(SocketType::Router);
+            router.bind(&bind.zmq_endpoint()).map_err(text)?;
+            ready(&router.last_endpoint(), None);
+            let until = tokio::time::Instant::now() + deadline;
+            let mut peers = Vec::with_capacity(expect);
+            while peers.len() < expect {
+                match tokio::time::timeout_at(until, router.recv()).await {
+                    Err(_) => break,
+                    Ok(message) => {
+                        let message = message.map_err(text)?;
+                        if message.frames().get(1).map(|f| &f[..]) == Some(HELLO) {
+                            peers.push(message.frames()[0].clone());
+                        }
+                    }
+                }
+            }
+            connected(peers.len());
+            for peer in peers {
+                let reply = Message::from_iter([peer, Bytes::from_static(BYE)]);
+                router.send(reply).await.map_err(text)?;
+            }
+            control::wait_stop_async().await;
+            router
+                .set_options(|o| o.linger = Some(Duration::ZERO))
+                .map_err(text)?;
+            router.close().await;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,203 @@
+//! The worker side: `compare --worker <role> key=value ...` plays one end of one
+//! case with one stack and reports on stdout, one line per fact:
+//!
+//! - `READY endpoint=... [server_key=...] [rss_kib=...]` once peers can connect;
+//! - `SUBSCRIBED` (a SUB that saw the publisher's warm-up);
+//! - `IDLE connected=... rss_kib=...` (a ROUTER holding its idle peers);
+//! - `RESULT key=value ...` with what it measured;
+//! - `STATS cpu_ns=... hwm_kib=...` last: its CPU time and peak resident memory;
+//! - `ERROR <reason>` instead, when the stack cannot play the role.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::stacks::{self, Bind, Pattern, Stack, Transport};
+use super::{control, idle_client, measure};
+
+/// `key=value` arguments.
+pub struct Fields(HashMap<String, String>);
+
+impl Fields {
+    /// Parses `key=value` words (the value runs to the end of the word, `=` and all).
+    pub fn parse<'a>(words: impl IntoIterator<Item = &'a str>) -> Fields {
+        Fields(
+            words
+                .into_iter()
+                .filter_map(|word| word.split_once('='))
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect(),
+        )
+    }
+
+    /// The text of `key`.
+    pub fn text(&self, key: &str) -> Result<&str, String> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| format!("missing {key}="))
+    }
+
+    /// The text of `key`, if present.
+    pub fn optional(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// `key` parsed as a number.
+    pub fn number<T: std::str::FromStr>(&self, key: &str) -> Result<T, String> {
+        let text = self.text(key)?;
+        text.parse()
+            .map_err(|_| format!("{key}={text} is not a number"))
+    }
+}
+
+/// Runs the worker role named by `args` (the words after `--worker`) and exits.
+pub fn main(args: &[String]) -> ! {
+    control::listen();
+    let code = match run(args) {
+        Ok(()) => {
+            println!("{}", measure::stats_line());
+            0
+        }
+        Err(reason) => {
+            println!("ERROR {}", reason.replace('\n', " "));
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn bind_of(fields: &Fields) -> Result<Bind, String> {
+    match Transport::parse(fields.text("transport")?) {
+        Some(Transport::Tcp) => Ok(Bind::Tcp),
+        Some(Transport::Ipc) => Ok(Bind::Ipc(PathBuf::from(fields.text("path")?))),
+        _ => Err("transport= must be tcp or ipc".to_owned()),
+    }
+}
+
+fn announce(endpoint: &str, server_key: Option<&str>) {
+    match server_key {
+        Some(key) => println!("READY endpoint={endpoint} server_key={key}"),
+        None => println!("READY endpoint={endpoint}"),
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let (role, rest) = args.split_first().ok_or("no worker role given")?;
+    let fields = Fields::parse(rest.iter().map(String::as_str));
+    if role == "idle-client" {
+        measure::raise_open_files_limit();
+        let deadline = Duration::from_millis(fields.number("deadline_ms")?);
+        return idle_client::run(
+            fields.text("endpoint")?,
+            fields.number("count")?,
+            deadline,
+            |outcome| {
+                let error = outcome.first_error.as_deref().unwrap_or("none");
+                println!(
+                    "RESULT connected={} replied={} error={}",
+                    outcome.connected,
+                    outcome.replied,
+                    error.replace(char::is_whitespace, "_")
+                );
+            },
+        );
+    }
+    let stack_name = fields.text("stack")?;
+    let stack = Stack::parse(stack_name).ok_or_else(|| format!("no stack {stack_name}"))?;
+    let roles = stacks::roles(stack);
+    match role.as_str() {
+        "pull" => {
+            let curve = fields.optional("curve") == Some("1");
+            let elapsed = roles.pull(
+                &bind_of(&fields)?,
+                fields.number("size")?,
+                fields.number("count")?,
+                curve,
+                &mut |endpoint, key| announce(endpoint, key),
+            )?;
+            println!("RESULT elapsed_ns={}", elapsed.as_nanos());
+        }
+        "push" => {
+            roles.push(
+                fields.text("endpoint")?,
+                fields.number("size")?,
+                fields.number("count")?,
+                fields.optional("server_key"),
+            )?;
+            println!("RESULT sent=1");
+        }
+        "inproc" => {
+            let elapsed = roles.inproc(fields.number("size")?, fields.number("count")?)?;
+            println!("RESULT elapsed_ns={}", elapsed.as_nanos());
+        }
+        "publish" => {
+            roles.publish(
+                &bind_of(&fields)?,
+                fields.number("size")?,
+                fields.number("count")?,
+                &mut |endpoint, key| announce(endpoint, key),
+            )?;
+        }
+        "subscribe" => {
+            let report = roles.subscribe(
+                fields.text("endpoint")?,
+                fields.number("size")?,
+                fields.number("count")?,
+                &mut || println!("SUBSCRIBED"),
+            )?;
+            println!(
+                "RESULT received={} first_ns={} last_ns={}",
+                report.received, report.first_ns, report.last_ns
+            );
+        }
+        "echo" => {
+            let pattern = Pattern::parse(fields.text("pattern")?).ok_or("bad pattern=")?;
+            let echoed = roles.echo(pattern, &bind_of(&fields)?, &mut |endpoint, key| {
+                announce(endpoint, key)
+            })?;
+            println!("RESULT echoed={echoed}");
+        }
+        "ping" => {
+            let pattern = Pattern::parse(fields.text("pattern")?).ok_or("bad pattern=")?;
+            let mut round_trips = roles.ping(
+                pattern,
+                fields.text("endpoint")?,
+                fields.number("size")?,
+                fields.number("warmup")?,
+                Duration::from_millis(fields.number("duration_ms")?),
+            )?;
+            if round_trips.is_empty() {
+                return Err("no round trip completed".to_owned());
+            }
+            round_trips.sort_unstable();
+            let at = |q: f64| round_trips[((round_trips.len() - 1) as f64 * q).round() as usize];
+            println!(
+                "RESULT count={} p50_ns={} p99_ns={}",
+                round_trips.len(),
+                at(0.50),
+                at(0.99)
+            );
+        }
+        "idle-router" => {
+            measure::raise_open_files_limit();
+            roles.idle_router(
+                &bind_of(&fields)?,
+                fields.number("expect")?,
+                Duration::from_millis(fields.number("deadline_ms")?),
+                &mut |endpoint, _| {
+                    // Let the runtime's threads and the listener settle first.
+                    std::thread::sleep(Duration::from_millis(200));
+                    println!("READY endpoint={endpoint} rss_kib={}", measure::rss_kib());
+                },
+                &mut |connected| {
+                    // Let the last handshakes' transient buffers go.
+                    std::thread::sleep(Duration::from_millis(300));
+                    println!("IDLE connected={connected} rss_kib={}", measure::rss_kib());
+                },
+            )?;
+        }
+        other => return Err(format!("no worker role {other}")),
+    }
+    Ok(())
+}
