@@ -75,6 +75,7 @@ pub fn draw(results: &Results, path: &Path) -> Result<bool, String> {
             .map_err(|e| error(&e))?;
         chart
             .configure_mesh()
+            .disable_x_mesh()
             .x_labels(SIZES.len())
             .x_label_formatter(&|x| {
                 let i = x.round();

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 use super::control;
-use super::stacks::{BYE, HELLO};
+use super::stacks::{BYE, HELLO, next_peer_deadline};
 
 /// How many connections handshake at once (below libzmq's default listen backlog
 /// of 100, so no SYN is dropped and retried a second later).
@@ -147,7 +147,13 @@ pub fn run(
             first_error: None,
         };
         let mut open = Vec::with_capacity(count);
-        while let Ok(Some(joined)) = tokio::time::timeout_at(until, tasks.join_next()).await {
+        let mut last_answer = None;
+        loop {
+            let wait = next_peer_deadline(until, last_answer);
+            let Ok(Some(joined)) = tokio::time::timeout_at(wait, tasks.join_next()).await else {
+                break;
+            };
+            last_answer = Some(tokio::time::Instant::now());
             match joined {
                 Ok(Reached::Replied(stream)) => {
                     outcome.connected += 1;
@@ -167,10 +173,7 @@ pub fn run(
             }
         }
         if !tasks.is_empty() && outcome.first_error.is_none() {
-            outcome.first_error = Some(format!(
-                "{} connections unfinished after {deadline:?}",
-                tasks.len()
-            ));
+            outcome.first_error = Some(format!("{} connections unanswered", tasks.len()));
         }
         done(&outcome);
         control::wait_stop_async().await;

@@ -17,6 +17,9 @@ pub struct Machine {
     pub load: String,
     /// When the run started, UTC.
     pub date: String,
+    /// The hard limit on open files (RLIMIT_NOFILE), to which the workers of the
+    /// connection cases raise their soft limit.
+    pub open_files: libc::rlim_t,
 }
 
 fn first_line_field(path: &str, field: &str) -> Option<String> {
@@ -49,8 +52,21 @@ impl Machine {
                 .collect::<Vec<_>>()
                 .join(" "),
             date: utc_now(),
+            open_files: open_files_hard_limit(),
         }
     }
+}
+
+/// RLIMIT_NOFILE's hard limit.
+fn open_files_hard_limit() -> libc::rlim_t {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through a pointer to a live, aligned
+    // `rlimit` on this stack frame; RLIMIT_NOFILE is a valid resource.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    if rc == 0 { limit.rlim_max } else { 0 }
 }
 
 /// Now as `YYYY-MM-DD HH:MM UTC`.

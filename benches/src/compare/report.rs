@@ -241,6 +241,20 @@ fn format(metric: Metric, value: f64) -> String {
     }
 }
 
+/// The unit a metric is shown in.
+fn unit(metric: Metric) -> &'static str {
+    match metric {
+        Metric::MsgPerSec | Metric::DeliveriesPerSec => "msg/s",
+        Metric::MegabytesPerSec => "MB/s",
+        Metric::P50Us | Metric::P99Us => "µs",
+        Metric::CpuPerMillion => "s",
+        Metric::PeakRssMib => "MiB",
+        Metric::BytesPerPeer => "bytes",
+        Metric::Peers => "peers",
+        Metric::Count => "",
+    }
+}
+
 fn cell(cell: Cell, outcome: &Outcome, purezmq: Option<&Outcome>) -> String {
     match cell {
         Cell::Median(metric) => outcome
@@ -425,10 +439,10 @@ fn compare_each(
     label: impl Fn(&Kind) -> String,
 ) -> (Verdict, String) {
     let mut details = Vec::new();
-    let mut verdict = Verdict::Met;
+    let (mut failed, mut missing) = (false, false);
     for kind in kinds {
         let Some(outcomes) = results.of(kind) else {
-            verdict = Verdict::NotChecked;
+            missing = true;
             details.push(format!("{}: not run", label(kind)));
             continue;
         };
@@ -442,23 +456,36 @@ fn compare_each(
                 } else {
                     ratio <= factor
                 };
-                if !holds && verdict == Verdict::Met {
-                    verdict = Verdict::NotMet;
-                }
-                details.push(format!("{}: {ratio:.2}× {stack}", label(kind)));
+                failed |= !holds;
+                details.push(format!(
+                    "{}: {} vs {stack} {} {} ({ratio:.2}×)",
+                    label(kind),
+                    format(metric, ours),
+                    format(metric, theirs),
+                    unit(metric)
+                ));
+            }
+            (None, _) if outcomes.contains_key(&Stack::Purezmq) => {
+                failed = true;
+                details.push(format!("{}: purezmq could not run", label(kind)));
             }
             (None, _) => {
-                verdict = Verdict::NotMet;
-                details.push(format!("{}: no purezmq figure", label(kind)));
+                missing = true;
+                details.push(format!("{}: purezmq not run", label(kind)));
             }
             _ => {
-                if verdict == Verdict::Met {
-                    verdict = Verdict::NotChecked;
-                }
-                details.push(format!("{}: no peer figure", label(kind)));
+                missing = true;
+                details.push(format!("{}: no figure to compare with", label(kind)));
             }
         }
     }
+    let verdict = if failed {
+        Verdict::NotMet
+    } else if missing {
+        Verdict::NotChecked
+    } else {
+        Verdict::Met
+    };
     (verdict, details.join("; "))
 }
 
@@ -713,8 +740,14 @@ pub fn render(results: &Results, meta: &Meta) -> String {
     );
     let _ = writeln!(
         out,
-        "## Machine\n\n- {} logical CPUs: {}\n- {}, {} of memory\n- load average at the start: {}\n- {}\n",
-        machine.cores, machine.cpu, machine.kernel, machine.memory, machine.load, meta.rustc
+        "## Machine\n\n- {} logical CPUs: {}\n- {}, {} of memory, open files limited to {} (hard limit)\n- load average at the start: {}\n- {}\n",
+        machine.cores,
+        machine.cpu,
+        machine.kernel,
+        machine.memory,
+        machine.open_files,
+        machine.load,
+        meta.rustc
     );
     let _ = writeln!(out, "## Stacks\n");
     for (stack, version) in &meta.versions {

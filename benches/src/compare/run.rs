@@ -95,9 +95,8 @@ impl Runner {
             Kind::Latency { pattern, transport } => {
                 self.latency(stack, pattern, transport, deadline + self.latency)
             }
-            Kind::IdleMemory { peers } | Kind::Connections { peers } => {
-                self.idle(stack, peers, deadline)
-            }
+            Kind::IdleMemory { peers } => self.idle(stack, peers, true, deadline),
+            Kind::Connections { peers } => self.idle(stack, peers, false, deadline),
         }
     }
 
@@ -265,7 +264,15 @@ impl Runner {
         result
     }
 
-    fn idle(&mut self, stack: Stack, peers: usize, deadline: Instant) -> Result<Sample, String> {
+    /// A ROUTER with `peers` idle peers. Unless every peer is answered, a `complete`
+    /// run fails; otherwise the sample says how many were.
+    fn idle(
+        &mut self,
+        stack: Stack,
+        peers: usize,
+        complete: bool,
+        deadline: Instant,
+    ) -> Result<Sample, String> {
         let budget = deadline.saturating_duration_since(Instant::now());
         // The ROUTER gives up waiting for peers well before the run's deadline, and
         // the client waits for replies a little longer than the ROUTER waits.
@@ -295,8 +302,12 @@ impl Runner {
         let stats = [router.finish(deadline)?];
         drop(client);
         let reached = connected.min(replied);
-        if reached == 0 {
-            return Err(format!("no peer was answered (client: {error})"));
+        let shortfall = format!(
+            "{reached} of {peers} peers answered: the ROUTER received {connected} hellos, the \
+             client got {replied} answers (its first error: {error})"
+        );
+        if reached == 0 || (complete && reached < peers) {
+            return Err(shortfall);
         }
         let per_peer = (after_kib.saturating_sub(before_kib) * 1024) as f64 / connected as f64;
         let mut sample = Sample::default()
@@ -305,9 +316,7 @@ impl Runner {
             .with(Metric::PeakRssMib, stats[0].hwm_kib as f64 / 1024.0)
             .with(Metric::Count, peers as f64);
         if reached < peers {
-            sample.note = Some(format!(
-                "{reached} of {peers} peers connected and answered (the ROUTER saw {connected}; the client's first error: {error})"
-            ));
+            sample.note = Some(shortfall);
         }
         Ok(sample)
     }

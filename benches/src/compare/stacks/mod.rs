@@ -281,6 +281,22 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("could not start a tokio runtime: {e}"))
 }
 
+/// A ROUTER waiting for idle peers stops once none has arrived for this long after
+/// the first (a stack that drops connections would otherwise wait out the deadline).
+pub const QUIET: Duration = Duration::from_secs(3);
+
+/// When a wait for the next idle peer ends: at `deadline`, or [`QUIET`] after the
+/// last peer arrived.
+pub fn next_peer_deadline(
+    deadline: tokio::time::Instant,
+    last_peer: Option<tokio::time::Instant>,
+) -> tokio::time::Instant {
+    match last_peer {
+        Some(last) => deadline.min(last + QUIET),
+        None => deadline,
+    }
+}
+
 /// How often a publisher repeats its warm-up message or end marker.
 pub const MARKER_INTERVAL: Duration = Duration::from_millis(2);
 

@@ -9,7 +9,7 @@ use omq_tokio::{Message, Options, Socket, SocketType};
 
 use super::{
     BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
-    runtime,
+    next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -281,8 +281,10 @@ impl Roles for Omq {
             ready(&endpoint.to_string(), None);
             let until = tokio::time::Instant::now() + deadline;
             let mut peers = Vec::with_capacity(expect);
+            let mut last_peer = None;
             while peers.len() < expect {
-                match tokio::time::timeout_at(until, router.recv()).await {
+                let wait = next_peer_deadline(until, last_peer);
+                match tokio::time::timeout_at(wait, router.recv()).await {
                     Err(_) => break,
                     Ok(message) => {
                         let message = message.map_err(text)?;
@@ -290,6 +292,7 @@ impl Roles for Omq {
                             && let Some(id) = message.part_bytes(0)
                         {
                             peers.push(id);
+                            last_peer = Some(tokio::time::Instant::now());
                         }
                     }
                 }

@@ -8,7 +8,7 @@ use purezmq::{Message, Options, Security, Socket, SocketType};
 
 use super::{
     BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
-    runtime,
+    next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -269,13 +269,16 @@ impl Roles for Purezmq {
             ready(&router.last_endpoint(), None);
             let until = tokio::time::Instant::now() + deadline;
             let mut peers = Vec::with_capacity(expect);
+            let mut last_peer = None;
             while peers.len() < expect {
-                match tokio::time::timeout_at(until, router.recv()).await {
+                let wait = next_peer_deadline(until, last_peer);
+                match tokio::time::timeout_at(wait, router.recv()).await {
                     Err(_) => break,
                     Ok(message) => {
                         let message = message.map_err(text)?;
                         if message.frames().get(1).map(|f| &f[..]) == Some(HELLO) {
                             peers.push(message.frames()[0].clone());
+                            last_peer = Some(tokio::time::Instant::now());
                         }
                     }
                 }

@@ -10,7 +10,7 @@ use zeromq::{Socket, SocketRecv, SocketSend, ZmqMessage};
 
 use super::{
     BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
-    runtime,
+    next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -277,8 +277,10 @@ impl Roles for ZmqRs {
             ready(&bound.to_string(), None);
             let until = tokio::time::Instant::now() + deadline;
             let mut peers = Vec::with_capacity(expect);
+            let mut last_peer = None;
             while peers.len() < expect {
-                match tokio::time::timeout_at(until, router.recv()).await {
+                let wait = next_peer_deadline(until, last_peer);
+                match tokio::time::timeout_at(wait, router.recv()).await {
                     Err(_) => break,
                     Ok(message) => {
                         let message = message.map_err(text)?;
@@ -286,6 +288,7 @@ impl Roles for ZmqRs {
                             && let Some(id) = message.get(0)
                         {
                             peers.push(id.clone());
+                            last_peer = Some(tokio::time::Instant::now());
                         }
                     }
                 }

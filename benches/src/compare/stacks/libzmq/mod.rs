@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
+    BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, QUIET, Ready, Roles, SubReport, WARM_UP,
+    check_size,
 };
 use crate::compare::{control, measure};
 
@@ -419,7 +420,11 @@ impl<A: Api> Roles for Libzmq<A> {
         ready(&endpoint, None);
         let until = Instant::now() + deadline;
         let mut peers: Vec<Vec<u8>> = Vec::with_capacity(expect);
+        let mut last_peer: Option<Instant> = None;
         while peers.len() < expect && Instant::now() < until {
+            if last_peer.is_some_and(|last| last.elapsed() > QUIET) {
+                break;
+            }
             let Some(id) = api.recv(&mut router)? else {
                 continue;
             };
@@ -431,6 +436,7 @@ impl<A: Api> Roles for Libzmq<A> {
             };
             if api.data(&body) == HELLO {
                 peers.push(id_bytes);
+                last_peer = Some(Instant::now());
             }
         }
         connected(peers.len());
