@@ -46,7 +46,10 @@ baseline side by side and writes BENCHMARKS.md plus an SVG chart.
   --out PATH        where the report goes (its chart goes beside it, as .svg); the default
                     is BENCHMARKS.md at the workspace root for a full run of everything,
                     target/compare/BENCHMARKS.md otherwise
-  --list            print the case names and exit";
+  --list            print the case names and exit
+
+Exits with status 1 when purezmq could not run a case (other stacks' failures are
+reported, not fatal).";
 
 /// The command line.
 struct Options {
@@ -268,7 +271,7 @@ pub fn main() {
     let plan = Plan {
         quick: options.quick,
         repeats: options.repeats.unwrap_or(if options.quick { 1 } else { 5 }),
-        run_time: Duration::from_millis(500),
+        run_time: Duration::from_millis(700),
     };
     let (idle_peers, many_peers) = if plan.quick {
         (100, 1_000)
@@ -460,5 +463,20 @@ pub fn main() {
     }
     if meta.chart.is_some() {
         eprintln!("compare: wrote {}", chart_path.display());
+    }
+    // A smoke test should fail when purezmq itself could not run a case.
+    let broken: Vec<&str> = results
+        .cases
+        .iter()
+        .filter(|(_, outcomes)| {
+            outcomes
+                .get(&Stack::Purezmq)
+                .is_some_and(|o| o.could_not_run().is_some())
+        })
+        .map(|(case, _)| case.name.as_str())
+        .collect();
+    if !broken.is_empty() {
+        eprintln!("compare: purezmq could not run {}", broken.join(", "));
+        std::process::exit(1);
     }
 }

@@ -757,7 +757,7 @@ pub fn render(results: &Results, meta: &Meta) -> String {
         out,
         "\nEach case runs every stack in separate processes ({} per case and stack, \
          the stacks interleaved within each round and their order rotated between rounds, so \
-         drift hits all alike), each run sized to take about half a second; tables show the \
+         drift hits all alike), each run sized to take about 0.7 s; tables show the \
          median and the spread (min–max). The Rust stacks run on a tokio multi-thread runtime \
          (one worker per CPU); libzmq on its default single I/O thread. MB/s counts payload \
          bytes, 10^6 per MB. Where a stack cannot run a case the table says why.\n",

@@ -53,6 +53,10 @@ impl Fields {
 
 /// Runs the worker role named by `args` (the words after `--worker`) and exits.
 pub fn main(args: &[String]) -> ! {
+    // A worker never outlives the orchestrator (killed, or interrupted with ^C).
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number and no pointers; it only sets
+    // this process's parent-death signal.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     control::listen();
     let code = match run(args) {
         Ok(()) => {
