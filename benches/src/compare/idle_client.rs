@@ -153,9 +153,11 @@ pub fn run(
             let Ok(Some(joined)) = tokio::time::timeout_at(wait, tasks.join_next()).await else {
                 break;
             };
-            last_answer = Some(tokio::time::Instant::now());
             match joined {
                 Ok(Reached::Replied(stream)) => {
+                    // Answers come in a burst once the ROUTER has every hello:
+                    // from the first, a pause means the rest are not coming.
+                    last_answer = Some(tokio::time::Instant::now());
                     outcome.connected += 1;
                     outcome.replied += 1;
                     open.push(stream);

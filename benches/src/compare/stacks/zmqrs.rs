@@ -297,7 +297,9 @@ impl Roles for ZmqRs {
             for peer in peers {
                 let reply = ZmqMessage::try_from(vec![peer, Bytes::from_static(BYE)])
                     .map_err(|e| format!("{e:?}"))?;
-                router.send(reply).await.map_err(text)?;
+                // A peer that went away is the client's to report, not a reason
+                // to drop every other connection.
+                let _ = router.send(reply).await;
             }
             control::wait_stop_async().await;
             router.close().await;

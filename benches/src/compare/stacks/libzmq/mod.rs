@@ -441,8 +441,11 @@ impl<A: Api> Roles for Libzmq<A> {
         }
         connected(peers.len());
         for peer in &peers {
-            api.send(&mut router, peer, true)?;
-            api.send(&mut router, BYE, false)?;
+            // A peer that went away is the client's to report, not a reason to
+            // drop every other connection.
+            if api.send(&mut router, peer, true).is_ok() {
+                let _ = api.send(&mut router, BYE, false);
+            }
         }
         control::wait_stop();
         api.set_int(&mut router, IntOption::Linger, 0)?;
