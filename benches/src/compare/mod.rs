@@ -185,7 +185,7 @@ fn versions(pyzmq: &Result<PathBuf, String>, workspace: &Path) -> Vec<(Stack, St
                 "libzmq {} from pyzmq {} (`{}`), with libsodium (CURVE), loaded at run time",
                 functions.version(),
                 pyzmq::pyzmq_version(path).unwrap_or_else(|| "?".to_owned()),
-                path.display()
+                path.strip_prefix(workspace).unwrap_or(path).display()
             ),
             Err(e) => format!("could not load {}: {e}", path.display()),
         },
