@@ -7,6 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use purezmq_zmtp::{Message, PeerInfo, SocketType};
@@ -149,6 +150,9 @@ pub(crate) struct State {
     /// application when the peer goes (libzmq's `_manual_subscriptions`).
     xpub_manual_subscriptions: HashMap<u64, Subscriptions>,
     pub(crate) last_endpoint: String,
+    /// After close, with LINGER not zero: the pipes of connects that still hold
+    /// messages, so that their connecters go on dialling and deliver them.
+    lingering: HashMap<u64, (Arc<Pipe>, Arc<Pipe>)>,
 }
 
 impl Core {
@@ -161,6 +165,7 @@ impl Core {
                 options,
                 closed: false,
                 peers: HashMap::new(),
+                lingering: HashMap::new(),
                 lb: Vec::new(),
                 lb_next: 0,
                 rotation: VecDeque::new(),
@@ -263,7 +268,19 @@ impl Core {
     ) -> Result<Attached, Refused> {
         let mut state = self.lock();
         if state.closed {
-            return Err(Refused::Closed);
+            // A connect that lingers with messages may still deliver them.
+            let Some((peer, (out, inp))) =
+                fixed.and_then(|id| state.lingering.get(&id).map(|pipes| (id, pipes.clone())))
+            else {
+                return Err(Refused::Closed);
+            };
+            return Ok(Attached {
+                peer,
+                out,
+                inp,
+                replay: Vec::new(),
+                persistent: true,
+            });
         }
         let attached = match fixed.and_then(|id| state.peers.get_mut(&id).map(|p| (id, p))) {
             Some((peer, p)) => {
@@ -422,24 +439,46 @@ impl Core {
         }
     }
 
+    /// Whether the connect that made `peer` lingers after close with messages still
+    /// to deliver.
+    pub(crate) fn lingers(&self, peer: Option<u64>) -> bool {
+        let Some(peer) = peer else {
+            return false;
+        };
+        let mut state = self.lock();
+        let pending = state
+            .lingering
+            .get(&peer)
+            .is_some_and(|(out, _)| out.len() > 0);
+        if !pending {
+            state.lingering.remove(&peer);
+        }
+        pending
+    }
+
     /// Forgets the routing id a ROUTER's connect asked for.
     pub(crate) fn forget_connect_routing_id(&self, peer: u64) {
         self.lock().connect_routing_ids.remove(&peer);
     }
 
     /// Every inproc peer, to detach from its other end when this socket closes.
-    pub(crate) fn close_all(&self) -> Vec<(Weak<Core>, u64)> {
+    /// Connects with messages still queued linger (unless LINGER is zero).
+    pub(crate) fn close_all(&self, connects: &[u64]) -> Vec<(Weak<Core>, u64)> {
         let mut state = self.lock();
         state.closed = true;
+        let linger = state.options.linger != Some(Duration::ZERO);
         let ids: Vec<u64> = state.peers.keys().copied().collect();
         let mut others = Vec::new();
         for id in ids {
-            if let Some(p) = state.remove_peer(self.socket_type, id)
-                && let Some(other) = p.inproc
-            {
+            let Some(p) = state.remove_peer(self.socket_type, id) else {
+                continue;
+            };
+            if let Some(other) = p.inproc {
                 p.out.close();
                 p.inp.close();
                 others.push(other);
+            } else if linger && p.out.len() > 0 && connects.contains(&id) {
+                state.lingering.insert(id, (p.out, p.inp));
             }
         }
         drop(state);

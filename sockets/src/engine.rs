@@ -266,7 +266,12 @@ impl<S: Stream> Engine<S> {
             progress |= self.flush(cx)?;
             progress |= self.take_outbound(cx)?;
             if let Some(until) = self.linger_until {
-                if self.is_flushed() || self.attached.is_none() {
+                // A connect still holding messages finishes its handshake first.
+                let done = match &self.attached {
+                    Some(_) => self.is_flushed(),
+                    None => !self.core.lingers(self.peer_hint),
+                };
+                if done {
                     return Poll::Ready(Ok(()));
                 }
                 if let Some(at) = until

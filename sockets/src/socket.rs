@@ -67,7 +67,12 @@ fn close(core: &Arc<Core>, endpoints: Vec<transport::Handle>) {
         handle.remove_ipc_file();
     }
     transport::inproc_forget(core);
-    for (other, peer) in core.close_all() {
+    let connects: Vec<u64> = endpoints
+        .iter()
+        .filter(|handle| !handle.bound)
+        .flat_map(|handle| handle.peers.iter().copied())
+        .collect();
+    for (other, peer) in core.close_all(&connects) {
         if let Some(other) = other.upgrade() {
             other.detach(peer);
         }

@@ -263,11 +263,17 @@ fn spawn_connecter<S, F, Fut>(
         let core = core2;
         let options = core.options();
         let mut interval = options.reconnect_ivl;
+        let mut stop = Stop {
+            cancel: cancel.clone(),
+            core: Arc::clone(&core),
+            peer: peer_hint,
+            linger: options.linger,
+            lingering: None,
+        };
         loop {
             let dialed = tokio::select! {
                 dialed = dial() => dialed,
-                () = cancel.cancelled() => return,
-                () = core.shutdown.cancelled() => return,
+                () = stop.stopped() => return,
             };
             match dialed {
                 Ok(stream) => {
@@ -288,7 +294,7 @@ fn spawn_connecter<S, F, Fut>(
                 }
                 Err(_) => core.monitors.emit(EventKind::ConnectDelayed, &endpoint),
             }
-            if cancel.is_cancelled() || core.shutdown.is_cancelled() {
+            if stop.is_stopped() {
                 return;
             }
             let Some(wait) = interval.filter(|ivl| !ivl.is_zero()) else {
@@ -303,8 +309,7 @@ fn spawn_connecter<S, F, Fut>(
                 .emit(EventKind::ConnectRetried(wait), &endpoint);
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
-                () = cancel.cancelled() => return,
-                () = core.shutdown.cancelled() => return,
+                () = stop.stopped() => return,
             }
             if let Some(max) = options.reconnect_ivl_max
                 && max > wait
@@ -313,6 +318,61 @@ fn spawn_connecter<S, F, Fut>(
             }
         }
     });
+}
+
+/// When a connecter stops: when its connect is cancelled, or when the socket closes,
+/// unless the connect still holds messages; then it goes on dialling to deliver
+/// them for as long as LINGER allows, as in libzmq.
+struct Stop {
+    cancel: CancellationToken,
+    core: Arc<Core>,
+    peer: Option<u64>,
+    linger: Option<Duration>,
+    /// Since the socket closed: until when the connect lingers (`None`: no limit).
+    lingering: Option<Option<tokio::time::Instant>>,
+}
+
+impl Stop {
+    /// Whether the connecter should stop now.
+    fn is_stopped(&mut self) -> bool {
+        if self.cancel.is_cancelled() {
+            return true;
+        }
+        if !self.core.shutdown.is_cancelled() {
+            return false;
+        }
+        let until = *self
+            .lingering
+            .get_or_insert_with(|| self.linger.map(|l| tokio::time::Instant::now() + l));
+        until.is_some_and(|at| tokio::time::Instant::now() >= at) || !self.core.lingers(self.peer)
+    }
+
+    /// Resolves when the connecter should stop. Cancel-safe: what it learnt stays.
+    async fn stopped(&mut self) {
+        loop {
+            if self.is_stopped() {
+                return;
+            }
+            match self.lingering {
+                None => tokio::select! {
+                    () = self.cancel.cancelled() => {}
+                    () = self.core.shutdown.cancelled() => {}
+                },
+                Some(until) => tokio::select! {
+                    () = self.cancel.cancelled() => {}
+                    () = sleep_until(until) => {}
+                },
+            }
+        }
+    }
+}
+
+/// Sleeps until `until`, or for ever.
+async fn sleep_until(until: Option<tokio::time::Instant>) {
+    match until {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn configure_tcp(stream: &TcpStream, keepalive: Option<bool>) {
