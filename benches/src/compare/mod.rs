@@ -31,7 +31,7 @@ pub mod worker;
 use cases::{Case, Kind};
 use results::{Metric, Outcome, Results, Sample};
 use run::Runner;
-use stacks::Stack;
+use stacks::{Flavor, Stack};
 
 const USAGE: &str = "\
 usage: compare [--quick] [--repeats N] [--filter SUBSTRING]... [--stacks a,b,...] [--out PATH] [--list]
@@ -46,6 +46,8 @@ baseline side by side and writes BENCHMARKS.md plus an SVG chart.
   --out PATH        where the report goes (its chart goes beside it, as .svg); the default
                     is BENCHMARKS.md at the workspace root for a full run of everything,
                     target/compare/BENCHMARKS.md otherwise
+  --runtime NAME    the tokio runtime of the Rust stacks: current (one thread per
+                    process, the default) or multi (a worker per CPU)
   --list            print the case names and exit
 
 Exits with status 1 when purezmq could not run a case (other stacks' failures are
@@ -59,6 +61,7 @@ struct Options {
     stacks: Option<Vec<Stack>>,
     out: Option<PathBuf>,
     list: bool,
+    runtime: Flavor,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -69,6 +72,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         stacks: None,
         out: None,
         list: false,
+        runtime: Flavor::CurrentThread,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -97,6 +101,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.stacks = Some(stacks);
             }
             "--out" => options.out = Some(PathBuf::from(value()?)),
+            "--runtime" => {
+                let name = value()?;
+                options.runtime = Flavor::parse(&name)
+                    .ok_or_else(|| format!("--runtime {name}: current or multi"))?;
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -316,7 +325,10 @@ pub fn main() {
     } else {
         Err("not selected".to_owned())
     };
-    let mut env = Vec::new();
+    let mut env = vec![(
+        stacks::RUNTIME_ENV.to_owned(),
+        options.runtime.name().to_owned(),
+    )];
     if let Ok(path) = &pyzmq {
         let key = stacks::libzmq::dynamic::LIBRARY_VARIABLE;
         // SAFETY (of set_var): the orchestrator is single-threaded here; no other
@@ -449,6 +461,7 @@ pub fn main() {
         command,
         repeats: plan.repeats,
         quick: plan.quick,
+        runtime: options.runtime,
         elapsed: started.elapsed(),
         chart,
     };

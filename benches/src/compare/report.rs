@@ -25,6 +25,8 @@ pub struct Meta {
     pub repeats: usize,
     /// `--quick`: small counts, one run.
     pub quick: bool,
+    /// The tokio runtime the Rust stacks ran on.
+    pub runtime: crate::compare::stacks::Flavor,
     /// How long the whole comparison took.
     pub elapsed: Duration,
     /// The chart's file name, next to the report.
@@ -758,13 +760,26 @@ pub fn render(results: &Results, meta: &Meta) -> String {
         "\nEach case runs every stack in separate processes ({} per case and stack, \
          the stacks interleaved within each round and their order rotated between rounds, so \
          drift hits all alike), each run sized to take about 0.7 s; tables show the \
-         median and the spread (min–max). The Rust stacks run on a tokio multi-thread runtime \
-         (one worker per CPU); libzmq on its default single I/O thread. MB/s counts payload \
-         bytes, 10^6 per MB. Where a stack cannot run a case the table says why.\n",
+         median and the spread (min–max). {} libzmq runs its application thread and its \
+         default single I/O thread. MB/s counts payload bytes, 10^6 per MB. Where a stack \
+         cannot run a case the table says why.\n",
         if meta.repeats == 1 {
             "1 run".to_owned()
         } else {
             format!("{} runs", meta.repeats)
+        },
+        match meta.runtime {
+            crate::compare::stacks::Flavor::CurrentThread => {
+                "The Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run on a \
+                 tokio current-thread runtime, one per process (`--runtime current`): with one \
+                 process per end on a 2-core machine, each end gets a core to itself and no \
+                 thread hand-offs. `--runtime multi` runs them on a multi-thread runtime (a \
+                 worker per CPU) instead."
+            }
+            crate::compare::stacks::Flavor::MultiThread => {
+                "The Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run on a \
+                 tokio multi-thread runtime, a worker per CPU (`--runtime multi`)."
+            }
         }
     );
     if let Some(chart) = &meta.chart {

@@ -2,7 +2,7 @@
 //!
 //! Every stack implements [`Roles`], one method per end of a case (the PULL that
 //! binds and times, the PUSH that connects and sends, ...), each set up the stack's
-//! natural way: a tokio multi-thread runtime for the Rust stacks, a context with its
+//! natural way: a tokio runtime for the Rust stacks (see [`Flavor`]), a context with its
 //! default single I/O thread for libzmq. The worker ([`super::worker`]) picks the
 //! stack and the role from its arguments and reports what the role returns.
 
@@ -273,9 +273,52 @@ pub fn roles(stack: Stack) -> Box<dyn Roles> {
     }
 }
 
-/// The tokio runtime the Rust stacks run on: multi-thread, one worker per core.
+/// The environment variable that tells a worker which tokio runtime to use.
+pub const RUNTIME_ENV: &str = "PUREZMQ_COMPARE_RUNTIME";
+
+/// How the Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run tokio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// One thread per process: the application and the sockets' tasks share it.
+    CurrentThread,
+    /// A worker per CPU, the application on the thread that called `block_on`.
+    MultiThread,
+}
+
+impl Flavor {
+    /// The flavor named `name` (`current` or `multi`).
+    pub fn parse(name: &str) -> Option<Flavor> {
+        match name {
+            "current" | "current-thread" => Some(Flavor::CurrentThread),
+            "multi" | "multi-thread" => Some(Flavor::MultiThread),
+            _ => None,
+        }
+    }
+
+    /// The name [`parse`](Self::parse) takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::CurrentThread => "current",
+            Flavor::MultiThread => "multi",
+        }
+    }
+
+    /// What a worker was told to use (current-thread when not told).
+    pub fn from_env() -> Flavor {
+        std::env::var(RUNTIME_ENV)
+            .ok()
+            .and_then(|name| Flavor::parse(&name))
+            .unwrap_or(Flavor::CurrentThread)
+    }
+}
+
+/// The tokio runtime the Rust stacks run on, as [`Flavor::from_env`] says.
 pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
+    let mut builder = match Flavor::from_env() {
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder
         .enable_all()
         .build()
         .map_err(|e| format!("could not start a tokio runtime: {e}"))

@@ -1,5 +1,5 @@
-//! omq's roles: `omq_tokio::Socket` driven on the caller's tokio multi-thread
-//! runtime, with libzmq's infinite LINGER where a role must deliver everything
+//! omq's roles: `omq_tokio::Socket` driven on the caller's tokio runtime (see
+//! [`runtime`]), with libzmq's infinite LINGER where a role must deliver everything
 //! (omq's own default is to discard on close).
 
 use std::time::{Duration, Instant};

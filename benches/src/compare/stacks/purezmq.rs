@@ -1,4 +1,5 @@
-//! purezmq's roles: `purezmq::Socket` on a tokio multi-thread runtime.
+//! purezmq's roles: `purezmq::Socket` on the tokio runtime
+//! [`runtime`] builds.
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,5 @@
-//! zmq.rs's roles: the `zeromq` crate's sockets on a tokio multi-thread runtime.
+//! zmq.rs's roles: the `zeromq` crate's sockets on the tokio runtime
+//! [`runtime`] builds.
 //!
 //! zmq.rs has no inproc transport, no CURVE and no XPUB_NODROP (its PUB drops for
 //! a subscriber whose queue is full, as ZMTP allows): those roles say so.
