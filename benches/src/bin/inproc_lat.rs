@@ -7,7 +7,7 @@ use bytes::Bytes;
 use purezmq::{Socket, SocketType};
 use purezmq_benches::perf::print_latency;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> purezmq::Result<()> {
     let args: Vec<usize> = std::env::args()
         .skip(1)

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use purezmq::{Socket, SocketType};
 use purezmq_benches::perf::print_throughput;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> purezmq::Result<()> {
     let (size, count) = two_numbers("inproc_thr", "message-count");
     let pull = Socket::new(SocketType::Pull);

@@ -3,7 +3,7 @@
 use purezmq::{Socket, SocketType};
 use purezmq_benches::perf::Args;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> purezmq::Result<()> {
     let args = Args::parse("local_lat", "bind-to", "roundtrip-count");
     let rep = Socket::new(SocketType::Rep);

@@ -5,7 +5,7 @@ use std::time::Instant;
 use purezmq::{Socket, SocketType};
 use purezmq_benches::perf::{Args, print_throughput};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> purezmq::Result<()> {
     let args = Args::parse("local_thr", "bind-to", "message-count");
     let pull = Socket::new(SocketType::Pull);

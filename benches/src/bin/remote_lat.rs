@@ -6,7 +6,7 @@ use bytes::Bytes;
 use purezmq::{Socket, SocketType};
 use purezmq_benches::perf::{Args, print_latency};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> purezmq::Result<()> {
     let args = Args::parse("remote_lat", "connect-to", "roundtrip-count");
     let req = Socket::new(SocketType::Req);

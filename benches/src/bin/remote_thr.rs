@@ -4,7 +4,7 @@ use bytes::Bytes;
 use purezmq::{Socket, SocketType};
 use purezmq_benches::perf::Args;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> purezmq::Result<()> {
     let args = Args::parse("remote_thr", "connect-to", "message-count");
     let push = Socket::new(SocketType::Push);
