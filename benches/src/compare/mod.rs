@@ -46,8 +46,10 @@ baseline side by side and writes BENCHMARKS.md plus an SVG chart.
   --out PATH        where the report goes (its chart goes beside it, as .svg); the default
                     is BENCHMARKS.md at the workspace root for a full run of everything,
                     target/compare/BENCHMARKS.md otherwise
-  --runtime NAME    the tokio runtime of the Rust stacks: current (one thread per
-                    process, the default) or multi (a worker per CPU)
+  --runtime NAME    the tokio runtime of the Rust stacks: auto (the default: one
+                    thread per process where each end has its own process, a worker
+                    per CPU for inproc), current (one thread always) or multi (a
+                    worker per CPU always)
   --list            print the case names and exit
 
 Exits with status 1 when purezmq could not run a case (other stacks' failures are
@@ -72,7 +74,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         stacks: None,
         out: None,
         list: false,
-        runtime: Flavor::CurrentThread,
+        runtime: Flavor::Auto,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -104,7 +106,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--runtime" => {
                 let name = value()?;
                 options.runtime = Flavor::parse(&name)
-                    .ok_or_else(|| format!("--runtime {name}: current or multi"))?;
+                    .ok_or_else(|| format!("--runtime {name}: auto, current or multi"))?;
             }
             "-h" | "--help" => {
                 println!("{USAGE}");

@@ -769,16 +769,22 @@ pub fn render(results: &Results, meta: &Meta) -> String {
             format!("{} runs", meta.repeats)
         },
         match meta.runtime {
+            crate::compare::stacks::Flavor::Auto => {
+                "The Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run on as \
+                 many tokio threads as their process has cores to itself (`--runtime auto`): a \
+                 current-thread runtime in each process of the two-process cases (tcp, ipc: on \
+                 this 2-core machine each end gets a core and no thread hand-offs), a \
+                 multi-thread runtime (a worker per CPU) for inproc, where both ends share a \
+                 process. `--runtime current` or `--runtime multi` uses one kind for all."
+            }
             crate::compare::stacks::Flavor::CurrentThread => {
                 "The Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run on a \
-                 tokio current-thread runtime, one per process (`--runtime current`): with one \
-                 process per end on a 2-core machine, each end gets a core to itself and no \
-                 thread hand-offs. `--runtime multi` runs them on a multi-thread runtime (a \
-                 worker per CPU) instead."
+                 tokio current-thread runtime in every process (`--runtime current`)."
             }
             crate::compare::stacks::Flavor::MultiThread => {
                 "The Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run on a \
-                 tokio multi-thread runtime, a worker per CPU (`--runtime multi`)."
+                 tokio multi-thread runtime, a worker per CPU, in every process \
+                 (`--runtime multi`)."
             }
         }
     );

@@ -279,6 +279,10 @@ pub const RUNTIME_ENV: &str = "PUREZMQ_COMPARE_RUNTIME";
 /// How the Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run tokio.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
+    /// As many threads as the process has cores to itself: a current-thread runtime
+    /// where each end of a case is its own process (tcp, ipc), a multi-thread one
+    /// where both ends share a process (inproc).
+    Auto,
     /// One thread per process: the application and the sockets' tasks share it.
     CurrentThread,
     /// A worker per CPU, the application on the thread that called `block_on`.
@@ -286,9 +290,10 @@ pub enum Flavor {
 }
 
 impl Flavor {
-    /// The flavor named `name` (`current` or `multi`).
+    /// The flavor named `name` (`auto`, `current` or `multi`).
     pub fn parse(name: &str) -> Option<Flavor> {
         match name {
+            "auto" => Some(Flavor::Auto),
             "current" | "current-thread" => Some(Flavor::CurrentThread),
             "multi" | "multi-thread" => Some(Flavor::MultiThread),
             _ => None,
@@ -298,25 +303,41 @@ impl Flavor {
     /// The name [`parse`](Self::parse) takes.
     pub fn name(self) -> &'static str {
         match self {
+            Flavor::Auto => "auto",
             Flavor::CurrentThread => "current",
             Flavor::MultiThread => "multi",
         }
     }
 
-    /// What a worker was told to use (current-thread when not told).
+    /// What a worker was told to use ([`Auto`](Flavor::Auto) when not told).
     pub fn from_env() -> Flavor {
         std::env::var(RUNTIME_ENV)
             .ok()
             .and_then(|name| Flavor::parse(&name))
-            .unwrap_or(Flavor::CurrentThread)
+            .unwrap_or(Flavor::Auto)
     }
 }
 
-/// The tokio runtime the Rust stacks run on, as [`Flavor::from_env`] says.
+/// The tokio runtime for a role whose process is one end of a case.
 pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    let mut builder = match Flavor::from_env() {
+    build(match Flavor::from_env() {
+        Flavor::Auto | Flavor::CurrentThread => Flavor::CurrentThread,
+        Flavor::MultiThread => Flavor::MultiThread,
+    })
+}
+
+/// The tokio runtime for a role whose process holds both ends (inproc).
+pub fn inproc_runtime() -> Result<tokio::runtime::Runtime, String> {
+    build(match Flavor::from_env() {
+        Flavor::Auto | Flavor::MultiThread => Flavor::MultiThread,
+        Flavor::CurrentThread => Flavor::CurrentThread,
+    })
+}
+
+fn build(flavor: Flavor) -> Result<tokio::runtime::Runtime, String> {
+    let mut builder = match flavor {
         Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
     };
     builder
         .enable_all()

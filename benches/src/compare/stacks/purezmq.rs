@@ -9,7 +9,7 @@ use purezmq::{Message, Options, Security, Socket, SocketType};
 
 use super::{
     BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
-    next_peer_deadline, runtime,
+    inproc_runtime, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -87,7 +87,7 @@ impl Roles for Purezmq {
     }
 
     fn inproc(&self, size: usize, count: usize) -> Result<Duration, String> {
-        runtime()?.block_on(async {
+        inproc_runtime()?.block_on(async {
             let pull = Socket::new(SocketType::Pull);
             pull.bind("inproc://compare").map_err(text)?;
             let push = Socket::new(SocketType::Push);
