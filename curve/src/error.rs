@@ -162,6 +162,16 @@ pub enum CurveError {
         last: u64,
     },
 
+    /// A MESSAGE's short nonce skips one: over a stream nothing is lost, so a MESSAGE
+    /// went missing on the way (deleting a frame would splice two messages into one).
+    #[error("MESSAGE short nonce {nonce} skips from {last}: a command went missing")]
+    NonceSkipped {
+        /// The nonce received.
+        nonce: u64,
+        /// The last nonce accepted from the peer.
+        last: u64,
+    },
+
     /// A MESSAGE's payload is a command and also has MORE set.
     #[error("a MESSAGE carries a command with the MORE flag set")]
     CommandWithMore,

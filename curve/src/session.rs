@@ -63,6 +63,21 @@ impl Nonces {
         }
     }
 
+    /// Checks that a MESSAGE's `nonce` follows the last one exactly. Every peer,
+    /// libzmq included, counts its short nonces up by one per command, and a stream
+    /// loses nothing, so a gap means a MESSAGE was taken out on the way: without this
+    /// check, dropping the last frame of a message would splice the next message onto
+    /// it.
+    pub(crate) fn check_next(&self, nonce: u64) -> Result<(), CurveError> {
+        self.check("MESSAGE", nonce)?;
+        match self.last_received {
+            Some(last) if nonce != last.saturating_add(1) => {
+                Err(CurveError::NonceSkipped { nonce, last })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Records `nonce` as received, once its box has opened.
     pub(crate) fn accept(&mut self, nonce: u64) {
         self.last_received = Some(nonce);
@@ -134,7 +149,7 @@ impl Session {
         }
         let (nonce, boxed) = body[MESSAGE_NAME.len()..].split_at(8);
         let nonce = u64::from_be_bytes(nonce.try_into().unwrap_or_default());
-        self.nonces.check("MESSAGE", nonce)?;
+        self.nonces.check_next(nonce)?;
         let (tag, ciphertext) = boxed.split_at(TAG_LEN);
         let mut plaintext = BytesMut::from(ciphertext);
         let full_nonce = crypto::short_nonce(self.recv_prefix, nonce);
