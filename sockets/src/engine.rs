@@ -117,8 +117,7 @@ pub(crate) async fn run(
         attached: None,
         inbox: VecDeque::new(),
         outbox: VecDeque::new(),
-        sleep: Box::pin(tokio::time::sleep_until(epoch)),
-        sleep_at: None,
+        sleep: None,
         kill: Box::pin(kill.clone().cancelled_owned()),
         shutdown: Box::pin(core.shutdown.clone().cancelled_owned()),
         linger: options.linger,
@@ -225,8 +224,10 @@ struct Engine<S> {
     inbox: VecDeque<Message>,
     /// Messages taken from the outbound pipe, to encode.
     outbox: VecDeque<Message>,
-    sleep: Pin<Box<Sleep>>,
-    sleep_at: Option<purezmq_zmtp::Instant>,
+    /// The codec's next deadline and the timer armed for it; none once there is no
+    /// deadline (after the handshake without heartbeats), so an idle connection
+    /// holds no timer and is never woken by one.
+    sleep: Option<(purezmq_zmtp::Instant, Pin<Box<Sleep>>)>,
     kill: Pin<Box<WaitForCancellationFutureOwned>>,
     kill_token: CancellationToken,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
@@ -459,16 +460,21 @@ impl<S: Stream> Engine<S> {
 
     fn timers(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
         let Some(at) = self.conn.poll_timeout() else {
+            self.sleep = None;
             return Ok(false);
         };
-        if self.sleep_at != Some(at) {
-            self.sleep_at = Some(at);
-            self.sleep.as_mut().reset(self.epoch + at.elapsed());
+        let deadline = self.epoch + at.elapsed();
+        let (armed_for, sleep) = self
+            .sleep
+            .get_or_insert_with(|| (at, Box::pin(tokio::time::sleep_until(deadline))));
+        if *armed_for != at {
+            *armed_for = at;
+            sleep.as_mut().reset(deadline);
         }
-        if self.sleep.as_mut().poll(cx).is_pending() {
+        if sleep.as_mut().poll(cx).is_pending() {
             return Ok(false);
         }
-        self.sleep_at = None;
+        self.sleep = None;
         let now = self.now();
         self.conn.handle_timeout(now)?;
         Ok(true)
