@@ -54,13 +54,20 @@ async fn closed_by_peer(stream: &mut TcpStream) {
     }
 }
 
-/// The ROUTER still serves a well-behaved DEALER.
+/// The ROUTER still serves a well-behaved DEALER. Each call's DEALER has a routing id
+/// of its own: the ROUTER may not yet have seen the previous one go, and would refuse
+/// a second peer with the same id.
 async fn still_serves(router: &Socket, endpoint: &str) {
-    let dealer = socket_with(SocketType::Dealer, |o| o.routing_id = "good".into());
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let id = format!(
+        "good-{}",
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let dealer = socket_with(SocketType::Dealer, |o| o.routing_id = id.clone().into());
     dealer.connect(endpoint).unwrap();
     send(&dealer, &["hello"]).await;
-    expect(router, &["good", "hello"]).await;
-    send(router, &["good", "world"]).await;
+    expect(router, &[&id, "hello"]).await;
+    send(router, &[&id, "world"]).await;
     expect(&dealer, &["world"]).await;
 }
 
