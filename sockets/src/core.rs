@@ -5,7 +5,7 @@
 //! routing decision and one pipe operation, never across an `.await`.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -46,6 +46,8 @@ pub(crate) struct Core {
     /// The CURVE cookie keys of the socket's server connections, drawn when first
     /// needed and rotated every minute.
     cookie_keys: std::sync::OnceLock<Arc<purezmq_curve::CookieKeyring>>,
+    /// Payload bytes `send` has queued since it last yielded to the runtime.
+    pub(crate) sent_since_yield: AtomicUsize,
 }
 
 /// A peer as the socket sees it.
@@ -188,6 +190,7 @@ impl Core {
             tasks: TaskTracker::new(),
             zap: Mutex::new(None),
             cookie_keys: std::sync::OnceLock::new(),
+            sent_since_yield: AtomicUsize::new(0),
         })
     }
 

@@ -11,6 +11,13 @@
 //! The engine stops reading while the inbound pipe is at its high-water mark, and
 //! takes no more from the outbound pipe while a lot of encoded data waits for the
 //! socket, so memory stays bounded on both sides.
+//!
+//! After [`READ_YIELD`] bytes read in one poll, or [`BUDGET`] turns, the engine yields
+//! through tokio's deferred wake-up (`yield_now`) rather than waking itself. That lets
+//! a single-threaded runtime poll the application's future, which `block_on` polls
+//! only once no task is queued: the application takes what was read while it is still
+//! in cache, drops it, and the next read reuses the receive buffer in place instead of
+//! allocating fresh pages.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -43,6 +50,9 @@ const READ_MIN: usize = 8 * 1024;
 const READ_MAX: usize = 256 * 1024;
 /// Turns of the loop before the engine yields to other tasks.
 const BUDGET: usize = 64;
+/// Bytes read in one poll after which the engine yields to other tasks (one full
+/// read at the largest room).
+const READ_YIELD: usize = READ_MAX;
 /// How long a failing connection may take to send its ERROR.
 const ERROR_FLUSH: Duration = Duration::from_millis(500);
 /// Chunks per vectored write.
@@ -132,6 +142,8 @@ pub(crate) async fn run(
         peer_address,
         auth: None,
         read_room: READ_MIN,
+        read_this_poll: 0,
+        pause: None,
     };
     let result = std::future::poll_fn(|cx| engine.poll(cx)).await;
     if let Err(Failure::Zmtp(_)) = &result {
@@ -247,6 +259,10 @@ struct Engine<S> {
     auth: Option<ZapFuture>,
     /// How much room to make in the receive buffer before the next read.
     read_room: usize,
+    /// Bytes read since this poll began.
+    read_this_poll: usize,
+    /// A yield in progress: the engine runs again once this is ready.
+    pause: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl<S: Stream> Engine<S> {
@@ -262,7 +278,17 @@ impl<S: Stream> Engine<S> {
             let until = self.linger.map(|l| tokio::time::Instant::now() + l);
             self.linger_until = Some(until);
         }
+        if let Some(pause) = &mut self.pause {
+            if pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.pause = None;
+        }
+        self.read_this_poll = 0;
         for _ in 0..BUDGET {
+            if self.read_this_poll >= READ_YIELD {
+                break;
+            }
             let mut progress = false;
             progress |= self.flush(cx)?;
             progress |= self.take_outbound(cx)?;
@@ -300,7 +326,13 @@ impl<S: Stream> Engine<S> {
                 return Poll::Pending;
             }
         }
-        cx.waker().wake_by_ref();
+        // Yield with a deferred wake-up, so the runtime polls the application first.
+        let mut pause: Pin<Box<dyn Future<Output = ()> + Send>> =
+            Box::pin(tokio::task::yield_now());
+        match pause.as_mut().poll(cx) {
+            Poll::Pending => self.pause = Some(pause),
+            Poll::Ready(()) => cx.waker().wake_by_ref(),
+        }
         Poll::Pending
     }
 
@@ -382,6 +414,7 @@ impl<S: Stream> Engine<S> {
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, buffer) {
             Poll::Ready(Ok(0)) => Ok(Poll::Ready(false)),
             Poll::Ready(Ok(n)) => {
+                self.read_this_poll += n;
                 if n >= room.min(self.read_room) {
                     self.read_room = (self.read_room * 2).min(READ_MAX);
                 } else if n < self.read_room / 4 {

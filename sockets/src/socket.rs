@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +16,13 @@ use crate::monitor::Monitor;
 use crate::options::Options;
 use crate::transport;
 use crate::zap::ZapHandler;
+
+/// Payload bytes [`Socket::send`] queues between yields to the runtime. A sender
+/// that never has to wait would otherwise run until its peers' pipes reach SNDHWM
+/// before the connections' tasks, on a single-threaded runtime, get to write any of
+/// it: megabytes queued, out of cache, and page faults as the allocator hands the
+/// memory back and forth. Yielding now and then keeps the writes flowing alongside.
+const SEND_YIELD: usize = 4 * 1024 * 1024;
 
 /// A ZeroMQ socket of any type, with libzmq's semantics.
 ///
@@ -226,9 +234,19 @@ impl Socket {
     /// was either queued whole or not at all.
     pub async fn send(&self, message: impl Into<Message>) -> Result<()> {
         let mut message = message.into();
+        let sent = &self.core().sent_since_yield;
+        if sent.load(Ordering::Relaxed) >= SEND_YIELD {
+            // Before queueing, so a send dropped here has queued nothing.
+            sent.store(0, Ordering::Relaxed);
+            tokio::task::yield_now().await;
+        }
+        let size = message.size();
         // The fast path registers no waiter: try first, then register and try again.
         match self.core().try_send(message) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                sent.fetch_add(size, Ordering::Relaxed);
+                return Ok(());
+            }
             Err(TrySendError {
                 error: Error::WouldBlock,
                 message: back,
@@ -242,7 +260,11 @@ impl Socket {
                 let mut writable = pin!(readiness.writable.notified());
                 writable.as_mut().enable();
                 match self.core().try_send(message) {
-                    Ok(()) => return Ok(()),
+                    Ok(()) => {
+                        // Waiting has let the runtime run everything else.
+                        sent.store(0, Ordering::Relaxed);
+                        return Ok(());
+                    }
                     Err(TrySendError {
                         error: Error::WouldBlock,
                         message: back,
