@@ -72,7 +72,15 @@ pub(crate) struct Peer {
 struct Inbound {
     pipe: Arc<Pipe>,
     local: VecDeque<Message>,
+    /// Messages received from `local` and not yet reported to the pipe as consumed.
+    unconsumed: usize,
 }
+
+/// How many received messages the reader reports to a pipe at once (and at the
+/// latest when it has received everything it took). As libzmq's low-water mark, this
+/// keeps the reader from touching the counter the writer updates on every message:
+/// on two threads that would move the counter's cache line back and forth each time.
+const CONSUMED_BATCH: usize = 256;
 
 #[derive(Default)]
 struct ReqState {
@@ -367,7 +375,9 @@ impl Core {
         state.rotation.retain(|inbound| {
             let keep = !Arc::ptr_eq(&inbound.pipe, &inp);
             if !keep {
-                inbound.pipe.consumed(inbound.local.len());
+                inbound
+                    .pipe
+                    .consumed(inbound.local.len() + inbound.unconsumed);
                 inbound.pipe.in_rotation.store(false, Ordering::Release);
             }
             keep
@@ -685,24 +695,33 @@ impl State {
                 self.rotation.push_back(Inbound {
                     pipe,
                     local: VecDeque::new(),
+                    unconsumed: 0,
                 });
             }
         }
     }
 
-    /// The next message, fair-queued over the peers, with the pipe it came from.
-    fn fq_recv(&mut self, readiness: &Readiness) -> Option<(Arc<Pipe>, Message)> {
+    /// The next message, fair-queued over the peers, with the peer it came from.
+    /// `routed` puts the peer's routing id in front of it (ROUTER).
+    fn fq_recv(&mut self, readiness: &Readiness, routed: bool) -> Option<(u64, Message)> {
         self.absorb_ready(readiness);
         while let Some(mut inbound) = self.rotation.pop_front() {
             if inbound.local.is_empty() {
                 inbound.pipe.take_all(&mut inbound.local);
             }
             match inbound.local.pop_front() {
-                Some(message) => {
-                    inbound.pipe.consumed(1);
-                    let pipe = Arc::clone(&inbound.pipe);
+                Some(mut message) => {
+                    inbound.unconsumed += 1;
+                    if inbound.local.is_empty() || inbound.unconsumed == CONSUMED_BATCH {
+                        inbound.pipe.consumed(inbound.unconsumed);
+                        inbound.unconsumed = 0;
+                    }
+                    if routed {
+                        message.push_front(inbound.pipe.routing_id());
+                    }
+                    let peer = inbound.pipe.peer;
                     self.rotation.push_back(inbound);
-                    return Some((pipe, message));
+                    return Some((peer, message));
                 }
                 None => {
                     // Leaving the rotation: a writer that finds the flag set does not
@@ -719,15 +738,14 @@ impl State {
         None
     }
 
-    /// The next peer with room, round-robin: its id and outbound pipe.
-    fn lb_pick(&mut self) -> Option<(u64, Arc<Pipe>)> {
+    /// The next peer with room, round-robin: its place in `lb`.
+    fn lb_pick(&mut self) -> Option<usize> {
         let n = self.lb.len();
         for i in 0..n {
             let index = (self.lb_next + i) % n;
-            let (peer, pipe) = &self.lb[index];
-            if !pipe.is_full() {
+            if !self.lb[index].1.is_full() {
                 self.lb_next = (index + 1) % n;
-                return Some((*peer, Arc::clone(pipe)));
+                return Some(index);
             }
         }
         None
@@ -740,8 +758,8 @@ impl State {
         let socket_type = core.socket_type;
         match socket_type {
             SocketType::Push | SocketType::Dealer | SocketType::Pair => match self.lb_pick() {
-                Some((_, pipe)) => {
-                    pipe.push(message);
+                Some(index) => {
+                    self.lb[index].1.push(message);
                     Ok(())
                 }
                 None => would_block(message),
@@ -771,10 +789,10 @@ impl State {
         let readiness = &*core.readiness;
         match core.socket_type {
             SocketType::Pull | SocketType::Dealer | SocketType::Pair | SocketType::XSub => {
-                Ok(self.fq_recv(readiness).map(|(_, m)| m))
+                Ok(self.fq_recv(readiness, false).map(|(_, m)| m))
             }
             SocketType::Sub => {
-                while let Some((_, message)) = self.fq_recv(readiness) {
+                while let Some((_, message)) = self.fq_recv(readiness, false) {
                     let first = message.frames().first().map_or(&[][..], |f| &f[..]);
                     if self.subscriptions.matches(first) {
                         return Ok(Some(message));
@@ -782,10 +800,7 @@ impl State {
                 }
                 Ok(None)
             }
-            SocketType::Router => Ok(self.fq_recv(readiness).map(|(pipe, mut message)| {
-                message.push_front(pipe.routing_id());
-                message
-            })),
+            SocketType::Router => Ok(self.fq_recv(readiness, true).map(|(_, m)| m)),
             SocketType::Rep => self.rep_recv(readiness),
             SocketType::Req => self.req_recv(readiness),
             SocketType::XPub => {
@@ -808,12 +823,14 @@ impl State {
                 message,
             );
         }
-        let Some((peer, pipe)) = self.lb_pick() else {
+        let Some(index) = self.lb_pick() else {
             return would_block(message);
         };
         // As libzmq: drop every reply queued now, so that a stale reply from this
         // peer (to an earlier, abandoned request) is not taken for the new one.
-        while self.fq_recv(readiness).is_some() {}
+        while self.fq_recv(readiness, false).is_some() {}
+        let (peer, pipe) = &self.lb[index];
+        let (peer, pipe) = (*peer, Arc::clone(pipe));
         let mut frames = Vec::with_capacity(message.len() + 2);
         if self.options.req_correlate {
             self.req.request_id = self.req.request_id.wrapping_add(1);
@@ -833,8 +850,8 @@ impl State {
                 "a REQ socket must send a request before it can receive a reply",
             ));
         }
-        while let Some((pipe, message)) = self.fq_recv(readiness) {
-            if Some(pipe.peer) != self.req.peer {
+        while let Some((peer, message)) = self.fq_recv(readiness, false) {
+            if Some(peer) != self.req.peer {
                 continue; // a late reply to an earlier request, or a stray message
             }
             let mut frames = message.into_frames().into_iter();
@@ -863,7 +880,7 @@ impl State {
                 "a REP socket must send the reply before it receives another request",
             ));
         }
-        while let Some((pipe, message)) = self.fq_recv(readiness) {
+        while let Some((peer, message)) = self.fq_recv(readiness, false) {
             let mut frames = message.into_frames();
             let Some(delimiter) = frames.iter().position(|f| f.is_empty()) else {
                 continue; // no envelope: libzmq drops such a request
@@ -872,7 +889,7 @@ impl State {
             if body.is_empty() {
                 continue;
             }
-            self.rep = Some((pipe.peer, frames));
+            self.rep = Some((peer, frames));
             return Ok(Some(Message::from(body)));
         }
         Ok(None)
@@ -980,8 +997,7 @@ impl State {
     /// application what it should see.
     fn process_subscriptions(&mut self, core: &Core) {
         let xpub = core.socket_type == SocketType::XPub;
-        while let Some((pipe, message)) = self.fq_recv(&core.readiness) {
-            let peer = pipe.peer;
+        while let Some((peer, message)) = self.fq_recv(&core.readiness, false) {
             let first = &message.frames()[0];
             let subscription = message.len() == 1 && matches!(first.first(), Some(0 | 1));
             if !subscription {

@@ -24,6 +24,14 @@ use crate::zap::ZapHandler;
 /// memory back and forth. Yielding now and then keeps the writes flowing alongside.
 const SEND_YIELD: usize = 4 * 1024 * 1024;
 
+/// How many times `recv` looks again, with exponential backoff (1, 2, 4, … 64 spin
+/// hints between looks: about 600 in all, a few microseconds), before it parks. Only on
+/// a multi-threaded runtime, where the sender runs on another thread: over inproc or
+/// from an engine on another worker the next message is often that close, and parking
+/// then costs the sender a futex wake-up per message and the receiver a context switch
+/// (8 KiB PUSH/PULL over inproc: 0.7 M msg/s without, 1.9 M with).
+const RECV_SPIN_ROUNDS: u32 = 14;
+
 /// A ZeroMQ socket of any type, with libzmq's semantics.
 ///
 /// Handles are cheap to clone and share one socket; the socket closes when the last
@@ -291,6 +299,18 @@ impl Socket {
         if let Some(message) = self.core().try_recv()? {
             return Ok(message);
         }
+        if on_several_threads() {
+            // Another thread may be about to deliver: look again a few times, backing
+            // off, before parking this one (see RECV_SPIN_ROUNDS).
+            for round in 0..RECV_SPIN_ROUNDS {
+                for _ in 0..1u32 << round.min(6) {
+                    std::hint::spin_loop();
+                }
+                if let Some(message) = self.core().try_recv()? {
+                    return Ok(message);
+                }
+            }
+        }
         let timeout = self.core().lock().options.rcvtimeo;
         let readiness = Arc::clone(&self.core().readiness);
         let wait = async {
@@ -362,6 +382,13 @@ impl Socket {
             core.tasks.wait().await;
         }
     }
+}
+
+/// Whether the caller runs on a multi-threaded tokio runtime, where a message can
+/// arrive from another thread while this one looks.
+fn on_several_threads() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 async fn with_timeout<T>(
