@@ -243,7 +243,11 @@ async fn accept(listener: &Listener) -> io::Result<EngineStarter> {
             configure_tcp(&stream, *keepalive);
             Ok(starter(stream, address.ip().to_string()))
         }
-        Listener::Ipc(listener) => Ok(starter(listener.accept().await?.0, String::new())),
+        Listener::Ipc(listener) => {
+            let stream = listener.accept().await?.0;
+            configure_ipc(&stream);
+            Ok(starter(stream, String::new()))
+        }
     }
 }
 
@@ -485,6 +489,20 @@ fn bind_ipc(ipc: &IpcEndpoint) -> io::Result<(UnixListener, String, Option<PathB
     }
 }
 
+/// The send and receive buffers asked for on ipc connections. Linux's default for
+/// Unix sockets (about 208 KiB) holds only three 64 KiB messages, and halves what a
+/// stream of them gets through (64 KiB PUSH/PULL: 45 k msg/s with the default, 90 k
+/// with this, the same as raw Unix sockets). The kernel allocates the memory only as
+/// data waits in it, so idle connections cost nothing more.
+const IPC_BUFFER: usize = 1024 * 1024;
+
+fn configure_ipc(stream: &UnixStream) {
+    let socket = socket2::SockRef::from(stream);
+    // Only a hint: the kernel caps it at net.core.wmem_max / rmem_max.
+    let _ = socket.set_send_buffer_size(IPC_BUFFER);
+    let _ = socket.set_recv_buffer_size(IPC_BUFFER);
+}
+
 fn dial_ipc(ipc: &IpcEndpoint) -> io::Result<UnixStream> {
     let stream = match ipc {
         IpcEndpoint::Path(path) => std::os::unix::net::UnixStream::connect(path)?,
@@ -499,7 +517,9 @@ fn dial_ipc(ipc: &IpcEndpoint) -> io::Result<UnixStream> {
         }
     };
     stream.set_nonblocking(true)?;
-    UnixStream::from_std(stream)
+    let stream = UnixStream::from_std(stream)?;
+    configure_ipc(&stream);
+    Ok(stream)
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
