@@ -142,7 +142,6 @@ pub(crate) async fn run(
         peer_address,
         auth: None,
         read_room: READ_MIN,
-        read_this_poll: 0,
         pause: None,
     };
     let result = std::future::poll_fn(|cx| engine.poll(cx)).await;
@@ -259,8 +258,6 @@ struct Engine<S> {
     auth: Option<ZapFuture>,
     /// How much room to make in the receive buffer before the next read.
     read_room: usize,
-    /// Bytes read since this poll began.
-    read_this_poll: usize,
     /// A yield in progress: the engine runs again once this is ready.
     pause: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
@@ -284,9 +281,9 @@ impl<S: Stream> Engine<S> {
             }
             self.pause = None;
         }
-        self.read_this_poll = 0;
+        let mut read = 0;
         for _ in 0..BUDGET {
-            if self.read_this_poll >= READ_YIELD {
+            if read >= READ_YIELD {
                 break;
             }
             let mut progress = false;
@@ -308,8 +305,11 @@ impl<S: Stream> Engine<S> {
                 }
             }
             match self.read(cx)? {
-                Poll::Ready(true) => progress = true,
-                Poll::Ready(false) => return Poll::Ready(Ok(())),
+                Poll::Ready(Some(n)) => {
+                    read += n;
+                    progress = true;
+                }
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
                 Poll::Pending => {}
             }
             progress |= self.timers(cx)?;
@@ -398,8 +398,9 @@ impl<S: Stream> Engine<S> {
         Ok(true)
     }
 
-    /// Reads and decodes once. `Ready(false)` at the end of the stream.
-    fn read(&mut self, cx: &mut Context<'_>) -> Result<Poll<bool>, Failure> {
+    /// Reads and decodes once: `Ready(Some(bytes read))`, or `Ready(None)` at the end
+    /// of the stream.
+    fn read(&mut self, cx: &mut Context<'_>) -> Result<Poll<Option<usize>>, Failure> {
         if let Some(attached) = &self.attached
             && attached.inp.is_full()
         {
@@ -412,9 +413,8 @@ impl<S: Stream> Engine<S> {
         buffer.reserve(self.read_room);
         let room = buffer.capacity() - buffer.len();
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, buffer) {
-            Poll::Ready(Ok(0)) => Ok(Poll::Ready(false)),
+            Poll::Ready(Ok(0)) => Ok(Poll::Ready(None)),
             Poll::Ready(Ok(n)) => {
-                self.read_this_poll += n;
                 if n >= room.min(self.read_room) {
                     self.read_room = (self.read_room * 2).min(READ_MAX);
                 } else if n < self.read_room / 4 {
@@ -427,7 +427,7 @@ impl<S: Stream> Engine<S> {
                 // messages before the bad frame.
                 self.drain_events()?;
                 processed?;
-                Ok(Poll::Ready(true))
+                Ok(Poll::Ready(Some(n)))
             }
             Poll::Ready(Err(e)) => Err(e.into()),
             Poll::Pending => Ok(Poll::Pending),
