@@ -1,0 +1,3 @@
+//! `purezmq`: the command line.
+
+fn main() {}
