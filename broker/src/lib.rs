@@ -1,3 +1,6 @@
-//! Proxy devices, the Majordomo broker, the HTTP gateway and the script worker.
+//! Devices and services on top of purezmq's sockets: proxies, the Majordomo broker,
+//! the HTTP gateway and the script worker, and the `purezmq` command line.
 //!
-//! Placeholder until the broker work lands.
+//! - [`proxy`]: `zmq_proxy` and `zmq_proxy_steerable`, with capture and statistics.
+
+pub mod proxy;

@@ -520,6 +520,68 @@ impl Core {
         state.recv(self)
     }
 
+    /// Moves up to `max` queued messages to the back of `into` under one lock;
+    /// returns how many.
+    pub(crate) fn try_recv_batch(
+        &self,
+        into: &mut VecDeque<Message>,
+        max: usize,
+    ) -> Result<usize, Error> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Error::Closed);
+        }
+        // REQ and REP alternate receiving and sending: one message at a time.
+        let max = match self.socket_type {
+            SocketType::Req | SocketType::Rep => max.min(1),
+            _ => max,
+        };
+        let mut taken = 0;
+        while taken < max {
+            match state.recv(self) {
+                Ok(Some(message)) => into.push_back(message),
+                Ok(None) => break,
+                // What was taken is the caller's; the error shows on the next call.
+                Err(_) if taken > 0 => break,
+                Err(e) => return Err(e),
+            }
+            taken += 1;
+        }
+        Ok(taken)
+    }
+
+    /// Sends from the front of `queue` under one lock until it is empty or the next
+    /// message would block (it stays at the front); returns how many went. A message
+    /// that fails for another reason is taken out of the queue and given back with
+    /// the error.
+    pub(crate) fn try_send_batch(
+        &self,
+        queue: &mut VecDeque<Message>,
+    ) -> Result<usize, TrySendError> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(TrySendError {
+                error: Error::Closed,
+                message: queue.pop_front().unwrap_or_default(),
+            });
+        }
+        let mut sent = 0;
+        while let Some(message) = queue.pop_front() {
+            match state.send(self, message) {
+                Ok(()) => sent += 1,
+                Err(TrySendError {
+                    error: Error::WouldBlock,
+                    message,
+                }) => {
+                    queue.push_front(message);
+                    break;
+                }
+                Err(failed) => return Err(failed),
+            }
+        }
+        Ok(sent)
+    }
+
     /// Changes the socket's subscriptions (SUB and XSUB).
     pub(crate) fn subscribe(&self, topic: &[u8], subscribe: bool) -> Result<(), Error> {
         let mut state = self.lock();

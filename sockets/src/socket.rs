@@ -1,5 +1,6 @@
 //! The socket: what applications hold.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
@@ -329,6 +330,70 @@ impl Socket {
     /// Receives a message if one is queued.
     pub fn try_recv(&self) -> Result<Option<Message>> {
         self.core().try_recv()
+    }
+
+    /// Moves up to `max` queued messages to the back of `into`, taking the socket's
+    /// lock once; returns how many. Devices use it to move traffic in batches.
+    pub fn try_recv_batch(&self, into: &mut VecDeque<Message>, max: usize) -> Result<usize> {
+        self.core().try_recv_batch(into, max)
+    }
+
+    /// Waits until at least one message is queued, then moves up to `max` of them to
+    /// the back of `into`; returns how many (at least one when `max` is).
+    ///
+    /// Like `zmq_poll`'s POLLIN, it is not bound by RCVTIMEO. Cancel-safe: messages
+    /// are either in `into` or still in the socket.
+    pub async fn recv_batch(&self, into: &mut VecDeque<Message>, max: usize) -> Result<usize> {
+        let taken = self.core().try_recv_batch(into, max)?;
+        if taken > 0 || max == 0 {
+            return Ok(taken);
+        }
+        let readiness = Arc::clone(&self.core().readiness);
+        loop {
+            let mut readable = pin!(readiness.readable.notified());
+            readable.as_mut().enable();
+            let taken = self.core().try_recv_batch(into, max)?;
+            if taken > 0 {
+                return Ok(taken);
+            }
+            readable.await;
+        }
+    }
+
+    /// Sends from the front of `queue`, taking the socket's lock once, until it is
+    /// empty or the next message would have to wait (it stays at the front); returns
+    /// how many were sent. A message that fails for another reason (say
+    /// [`Error::HostUnreachable`]) is taken out of the queue and given back with the
+    /// error; those before it were sent.
+    pub fn try_send_batch(&self, queue: &mut VecDeque<Message>) -> Result<usize, TrySendError> {
+        self.core().try_send_batch(queue)
+    }
+
+    /// Waits until at least one message of `queue` can be sent (or `queue` is empty),
+    /// then sends as [`try_send_batch`](Socket::try_send_batch) does.
+    ///
+    /// Like `zmq_poll`'s POLLOUT, it is not bound by SNDTIMEO. Cancel-safe: unsent
+    /// messages stay in `queue`.
+    pub async fn send_batch(&self, queue: &mut VecDeque<Message>) -> Result<usize, TrySendError> {
+        let sent = self.core().try_send_batch(queue)?;
+        if sent > 0 || queue.is_empty() {
+            return Ok(sent);
+        }
+        let readiness = Arc::clone(&self.core().readiness);
+        loop {
+            let mut writable = pin!(readiness.writable.notified());
+            writable.as_mut().enable();
+            let sent = self.core().try_send_batch(queue)?;
+            if sent > 0 || queue.is_empty() {
+                return Ok(sent);
+            }
+            writable.await;
+        }
+    }
+
+    /// Whether `other` is a handle to this same socket.
+    pub fn same_socket(&self, other: &Socket) -> bool {
+        Arc::ptr_eq(self.core(), other.core())
     }
 
     /// `ZMQ_SUBSCRIBE` on a SUB or XSUB socket: receive messages whose first frame
