@@ -10,7 +10,7 @@ use purezmq::{Message, Socket, SocketType};
 use tokio::time::Instant;
 
 use super::kvmsg::{KvMsg, TTL, Uuid};
-use super::{CloneError, Endpoints, ICANHAZ, KTHXBAI};
+use super::{CloneError, Endpoints, HUGZ, ICANHAZ, KTHXBAI};
 
 /// How many of its own changes a client remembers while it waits for them to come
 /// back; the oldest are forgotten first (their echo, if it ever comes, is then
@@ -227,17 +227,26 @@ impl CloneClient {
                     continue;
                 }
             };
-            if msg.sequence <= self.sequence {
+            let heartbeat = msg.key == HUGZ;
+            if msg.sequence <= self.sequence && !heartbeat {
                 continue; // already in the snapshot
             }
-            if self.config.subtree.is_empty() && msg.sequence > self.sequence + 1 {
+            let next = if heartbeat {
+                self.sequence
+            } else {
+                self.sequence + 1
+            };
+            if self.config.subtree.is_empty() && msg.sequence > next {
                 tracing::info!(
-                    "clone: missed updates {}..{}, taking a new snapshot",
-                    self.sequence + 1,
+                    "clone: missed updates after {} (the server is at {}), taking a new snapshot",
+                    self.sequence,
                     msg.sequence
                 );
                 self.resyncs += 1;
                 self.request_snapshot().await?;
+                continue;
+            }
+            if heartbeat {
                 continue;
             }
             self.sequence = msg.sequence;

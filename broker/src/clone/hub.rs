@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::kvmsg::KvMsg;
-use super::{CloneError, Endpoints, ICANHAZ, KTHXBAI};
+use super::{CloneError, Endpoints, HUGZ, ICANHAZ, KTHXBAI};
 
 /// One key's value as the server holds it.
 pub(crate) struct Entry {
@@ -102,6 +102,16 @@ impl Hub {
             self.expiring -= 1;
         }
         self.sequence
+    }
+
+    /// Publishes a heartbeat with the current sequence, so that subscribers that lost
+    /// the latest updates find out.
+    pub async fn heartbeat(&self) {
+        let mut hugz = KvMsg::new(HUGZ, Bytes::new());
+        hugz.sequence = self.sequence;
+        if let Err(e) = self.publisher.send(hugz.encode()).await {
+            tracing::warn!("clone: publishing a heartbeat failed: {e}");
+        }
     }
 
     /// Publishes the deletion of every key whose time has passed.

@@ -57,6 +57,12 @@
 //!   guide's race where updates published between the snapshot and the arrival of
 //!   the subscription are lost. A client on a subtree cannot tell a lost update from
 //!   one to another subtree (the sequence is global), so it does not re-sync on gaps.
+//! * **Heartbeats, from model six.** So that the loss of the *last* updates is seen
+//!   too, the server publishes `["HUGZ", sequence, "", "", ""]` every
+//!   [`ServerConfig::heartbeat`] (one second by default; `None` for none). Model
+//!   five clients discard it: its sequence is not newer than what they have, unless
+//!   they lost updates, in which case storing it deletes a key `HUGZ` they do not
+//!   have. The key `HUGZ` is therefore reserved.
 //! * **Snapshots never stall the server.** Each snapshot is a copy of the map's
 //!   entries (reference-counted, no copy of keys or values) sent by its own task,
 //!   waiting for the client at the snapshot socket's SNDHWM; at most
@@ -93,6 +99,10 @@ pub use server::{CloneServer, ServerConfig};
 
 /// The key of the message that ends a snapshot.
 pub const KTHXBAI: &str = "KTHXBAI";
+
+/// The key of the heartbeat a server publishes with its current sequence (from the
+/// guide's model six).
+pub const HUGZ: &str = "HUGZ";
 
 /// The request that asks for a snapshot.
 pub const ICANHAZ: &str = "ICANHAZ?";

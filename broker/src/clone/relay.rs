@@ -9,6 +9,7 @@ use purezmq::{Socket, SocketType};
 use super::client::{CloneClient, Event};
 use super::hub::Hub;
 use super::kvmsg::KvMsg;
+use super::server::Heartbeat;
 use super::{ClientConfig, CloneError, Endpoints, ServerConfig};
 
 /// Re-publishes a subtree of an upstream clone server to its own clients, and
@@ -24,6 +25,7 @@ pub struct Relay {
     upstream: CloneClient,
     hub: Hub,
     collector: Socket,
+    heartbeat: Option<std::time::Duration>,
 }
 
 impl Relay {
@@ -44,6 +46,7 @@ impl Relay {
             upstream,
             hub,
             collector,
+            heartbeat: local.heartbeat,
         };
         relay.catch_up().await;
         Ok(relay)
@@ -62,10 +65,12 @@ impl Relay {
     /// Relays until `shutdown` completes, or a socket fails.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), CloneError> {
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut heartbeat = Heartbeat::new(self.heartbeat);
         loop {
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 request = self.hub.next_request() => self.hub.serve(request?),
+                () = heartbeat.tick() => self.hub.heartbeat().await,
                 event = self.upstream.recv() => match event? {
                     Event::Update(msg) => {
                         self.hub.publish(msg, None).await;

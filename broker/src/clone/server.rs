@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub sndhwm: usize,
     /// How often keys are checked for expiry (the guide: every second).
     pub ttl_check: Duration,
+    /// How often to publish a `HUGZ` heartbeat with the current sequence, so that
+    /// clients notice lost updates even when nothing follows them; `None` for none.
+    pub heartbeat: Option<Duration>,
     /// How many snapshots may be in transfer at once; further requests wait.
     pub max_snapshots: usize,
     /// How long a snapshot transfer waits for a client that reads nothing before it
@@ -34,6 +37,7 @@ impl Default for ServerConfig {
             endpoints: Endpoints::tcp("*", 5556),
             sndhwm: 1000,
             ttl_check: Duration::from_secs(1),
+            heartbeat: Some(Duration::from_secs(1)),
             max_snapshots: 16,
             snapshot_stall: Duration::from_secs(10),
         }
@@ -51,6 +55,7 @@ pub struct CloneServer {
     hub: Hub,
     collector: Socket,
     ttl_check: Duration,
+    heartbeat: Option<Duration>,
 }
 
 impl CloneServer {
@@ -68,6 +73,7 @@ impl CloneServer {
             hub,
             collector,
             ttl_check: config.ttl_check,
+            heartbeat: config.heartbeat,
         })
     }
 
@@ -87,6 +93,7 @@ impl CloneServer {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut ttl_timer = tokio::time::interval(self.ttl_check);
         ttl_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut heartbeat = Heartbeat::new(self.heartbeat);
         loop {
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
@@ -98,6 +105,7 @@ impl CloneServer {
                     }
                 }
                 now = ttl_timer.tick() => self.hub.expire(now).await,
+                () = heartbeat.tick() => self.hub.heartbeat().await,
             }
         }
     }
@@ -107,7 +115,28 @@ impl CloneServer {
             Some(ttl) if !msg.is_delete() => Instant::now().checked_add(ttl),
             _ => None,
         };
-        let sequence = self.hub.publish(msg, expires).await;
-        tracing::debug!("clone: publishing update={sequence}");
+        self.hub.publish(msg, expires).await;
+    }
+}
+
+/// A timer that ticks every period, or never.
+pub(crate) struct Heartbeat(Option<tokio::time::Interval>);
+
+impl Heartbeat {
+    pub fn new(period: Option<Duration>) -> Heartbeat {
+        Heartbeat(period.map(|period| {
+            let mut interval = tokio::time::interval(period);
+            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            interval
+        }))
+    }
+
+    pub async fn tick(&mut self) {
+        match &mut self.0 {
+            Some(interval) => {
+                interval.tick().await;
+            }
+            None => std::future::pending().await,
+        }
     }
 }
