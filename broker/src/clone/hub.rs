@@ -87,7 +87,8 @@ impl Hub {
         if let Err(e) = self.publisher.send(msg.encode()).await {
             tracing::warn!("clone: publishing update {} failed: {e}", self.sequence);
         }
-        tracing::debug!("clone: published update={}", self.sequence);
+        let what = if msg.is_delete() { "delete" } else { "update" };
+        tracing::debug!("clone: published {what}={}", self.sequence);
         let old = if msg.is_delete() {
             self.map.remove(&msg.key)
         } else {
@@ -127,8 +128,7 @@ impl Hub {
             .collect();
         for key in expired {
             // No UUID: the deletion is the server's, not the setter's change.
-            let sequence = self.publish(KvMsg::new(key, Bytes::new()), None).await;
-            tracing::debug!("clone: published delete={sequence}");
+            self.publish(KvMsg::new(key, Bytes::new()), None).await;
         }
     }
 
