@@ -279,8 +279,10 @@ async fn bad_frames_are_dropped_and_the_server_keeps_serving() {
 
     let push = Socket::new(SocketType::Push);
     push.connect(&endpoints.collector).unwrap();
-    let bad_updates: [&[&[u8]]; 5] = [
+    let bad_updates: [&[&[u8]]; 7] = [
         &[b"just a key"],
+        &[b"KTHXBAI", &[0; 8], b"", b"", b"would end snapshots early"],
+        &[b"HUGZ", &[0; 8], b"", b"", b"would pass for a heartbeat"],
         &[b"k", &[0; 3], b"", b"", b"v"],
         &[b"k", &[0; 8], &[1; 5], b"", b"v"],
         &[b"k", &[0; 8], b"", b"no equals sign\n", b"v"],
@@ -444,6 +446,62 @@ async fn a_relay_republishes_its_subtree_and_passes_changes_up() {
             .iter()
             .any(|e| matches!(e, Event::Update(m) if m.key == "/r/below" && m.is_delete()))
     );
+    drop(stop);
+}
+
+#[tokio::test]
+async fn a_relay_that_fell_behind_resyncs_and_brings_its_clients_along() {
+    let upstream = start(inproc(ServerConfig {
+        sndhwm: 10,
+        heartbeat: Some(Duration::from_millis(50)),
+        ..ServerConfig::default()
+    }));
+    let mut writer = client(&upstream.endpoints, "").await;
+    let mut watcher = client(&upstream.endpoints, "").await;
+    for i in 0..10 {
+        writer
+            .set(format!("/k/{i}"), "initial", None)
+            .await
+            .unwrap();
+    }
+    let relay = Relay::start(
+        ClientConfig {
+            rcvhwm: 10,
+            ..ClientConfig::new(upstream.endpoints.clone())
+        },
+        inproc(ServerConfig {
+            heartbeat: Some(Duration::from_millis(50)),
+            ..ServerConfig::default()
+        }),
+    );
+    let relay = within(relay).await.unwrap();
+    let local = relay.endpoints();
+
+    // The relay is not running yet: what it is sent now overflows its queue.
+    for i in 0..3000 {
+        writer
+            .set(format!("/f/{}", i % 50), i.to_string(), None)
+            .await
+            .unwrap();
+    }
+    for i in 0..5 {
+        writer.delete(format!("/k/{i}")).await.unwrap();
+    }
+    let mut expected = Map::new();
+    within(async {
+        while watcher.map().len() != 55 || watcher.get(b"/f/49") != Some(&"2999".into()) {
+            watcher.recv().await.unwrap();
+        }
+    })
+    .await;
+    expected.extend(map_of(&watcher));
+
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(relay.run(async {
+        let _ = stopped.await;
+    }));
+    let mut below = client(&local, "").await;
+    until_map(&mut below, &expected).await;
     drop(stop);
 }
 

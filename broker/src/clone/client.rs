@@ -200,11 +200,15 @@ impl CloneClient {
     }
 
     /// Sends a change made elsewhere to the server as it is (UUID and properties
-    /// kept), without applying it here. A relay passes its clients' changes on with
-    /// this.
-    pub async fn forward(&self, msg: &KvMsg) -> Result<(), CloneError> {
-        self.publisher.send(msg.encode()).await?;
-        Ok(())
+    /// kept), without applying it here, if that can be done without waiting; gives
+    /// `false` when the server's collector is unreachable or full, and the change was
+    /// not sent. A relay passes its clients' changes on with this.
+    pub fn forward(&self, msg: &KvMsg) -> Result<bool, CloneError> {
+        match self.publisher.try_send(msg.encode()) {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(e.error, purezmq::Error::WouldBlock) => Ok(false),
+            Err(e) => Err(e.error.into()),
+        }
     }
 
     /// Waits for the next change made by someone else, applies it, and reports it.

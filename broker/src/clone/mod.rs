@@ -83,8 +83,9 @@
 //!   recognises it).
 //!
 //! Bad input from peers (wrong frame counts, a sequence that is not 8 bytes, a
-//! snapshot request that is not `ICANHAZ?`) is logged and dropped; the server keeps
-//! serving.
+//! snapshot request that is not `ICANHAZ?`, an update of the reserved keys `KTHXBAI`
+//! or `HUGZ`, which would end snapshots early or pass for heartbeats) is logged and
+//! dropped; the server keeps serving.
 
 mod client;
 mod hub;

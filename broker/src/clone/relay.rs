@@ -79,7 +79,11 @@ impl Relay {
                 },
                 message = self.collector.recv() => {
                     match KvMsg::parse(&message?) {
-                        Ok(msg) => self.upstream.forward(&msg).await?,
+                        Ok(msg) => {
+                            if !self.upstream.forward(&msg)? {
+                                tracing::warn!("clone relay: upstream unreachable or full, dropped an update from a client");
+                            }
+                        }
                         Err(e) => tracing::warn!("clone relay: dropped an update from a client: {e}"),
                     }
                 }

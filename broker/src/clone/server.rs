@@ -9,7 +9,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::hub::Hub;
 use super::kvmsg::KvMsg;
-use super::{CloneError, Endpoints};
+use super::{CloneError, Endpoints, HUGZ, KTHXBAI};
 
 /// How a [`CloneServer`] is set up.
 #[derive(Clone, Debug)]
@@ -111,6 +111,11 @@ impl CloneServer {
     }
 
     async fn collect(&mut self, msg: KvMsg) {
+        if msg.key == KTHXBAI || msg.key == HUGZ {
+            let key = String::from_utf8_lossy(&msg.key);
+            tracing::warn!("clone: dropped an update of the reserved key {key}");
+            return;
+        }
         let expires = match msg.ttl() {
             Some(ttl) if !msg.is_delete() => Instant::now().checked_add(ttl),
             _ => None,
