@@ -272,6 +272,40 @@ async fn a_slow_client_loses_updates_at_the_hwm_and_resyncs_by_snapshot() {
 }
 
 #[tokio::test]
+async fn a_snapshot_larger_than_the_hwm_arrives_whole_and_a_stuck_reader_stalls_nobody() {
+    let server = start(tcp());
+    let mut writer = client(&server.endpoints, "").await;
+    let mut watcher = client(&server.endpoints, "").await;
+    for i in 0..5000 {
+        writer.set(format!("/big/{i}"), "v", None).await.unwrap();
+    }
+    within(async {
+        while watcher.map().len() < 5000 {
+            watcher.recv().await.unwrap();
+        }
+    })
+    .await;
+
+    // Asks for the snapshot and never reads it: its transfer waits at the HWM.
+    let stuck = Socket::new(SocketType::Dealer);
+    stuck.set_options(|o| o.rcvhwm = 1).unwrap();
+    stuck.connect(&server.endpoints.snapshot).unwrap();
+    stuck.send(message(&[b"ICANHAZ?", b""])).await.unwrap();
+
+    // Five thousand entries, five times the snapshot socket's SNDHWM, all arrive.
+    let late = client(&server.endpoints, "").await;
+    assert_eq!(late.map().len(), 5000);
+    writer.set("/after", "yes", None).await.unwrap();
+    within(async {
+        while watcher.get(b"/after").is_none() {
+            watcher.recv().await.unwrap();
+        }
+    })
+    .await;
+    drop(stuck);
+}
+
+#[tokio::test]
 async fn bad_frames_are_dropped_and_the_server_keeps_serving() {
     let server = start(tcp());
     let endpoints = &server.endpoints;

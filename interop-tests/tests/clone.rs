@@ -1,7 +1,7 @@
 //! purezmq's Clone pattern examples (`broker/examples/clonesrv.rs`, `clonecli.rs`)
 //! with clone programs on libzmq that speak the guide's model five wire format
 //! (`python/clone_peer.py`): Python clients sharing a map through our server, and
-//! our clients through a Python server.
+//! our clients through a Python server; and, for the record, ours together.
 //!
 //! The examples are built with `cargo build -p purezmq-broker --examples` into the
 //! target directory this test runs from (a no-op when they are up to date). Each
@@ -263,4 +263,57 @@ fn our_clonecli_clients_share_updates_through_a_libzmq_clone_server() {
         }
     }
     assert!(published >= 6, "the server published {published} updates");
+}
+
+#[test]
+fn our_clonecli_clients_share_updates_through_our_clonesrv() {
+    let port = three_free_ports();
+    let server = Running::start(example("clonesrv"), &[&port.to_string()]);
+    std::thread::sleep(Duration::from_millis(300));
+    let port = port.to_string();
+
+    let first = Running::start(example("clonecli"), &["localhost", &port]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let second = Running::start(example("clonecli"), &["localhost", &port]);
+    std::thread::sleep(Duration::from_millis(3500));
+    let first = first.stop();
+    let second = second.stop();
+    drop(server);
+
+    let first_lines: Vec<&str> = first.lines().collect();
+    let second_lines: Vec<&str> = second.lines().collect();
+    assert_eq!(
+        first_lines.first(),
+        Some(&"I: received snapshot=0"),
+        "{first}"
+    );
+    assert!(
+        second_lines
+            .first()
+            .is_some_and(|line| line.starts_with("I: received snapshot=")
+                && *line != "I: received snapshot=0"),
+        "{second}"
+    );
+    // Each hears of the other's changes and not of its own: every sequence number
+    // is reported by at most one of the two while both run.
+    for (name, lines) in [("first", &first_lines), ("second", &second_lines)] {
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.starts_with("I: received update=")),
+            "the {name} client heard no update from the other: {lines:?}"
+        );
+    }
+    let updates = |lines: &[&str]| -> Vec<String> {
+        lines
+            .iter()
+            .filter_map(|line| line.strip_prefix("I: received update="))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (heard_by_first, heard_by_second) = (updates(&first_lines), updates(&second_lines));
+    assert!(
+        heard_by_first.iter().all(|n| !heard_by_second.contains(n)),
+        "both reported the same update: {heard_by_first:?} {heard_by_second:?}"
+    );
 }

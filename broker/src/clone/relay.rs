@@ -20,7 +20,8 @@ use super::{ClientConfig, CloneError, Endpoints, ServerConfig};
 /// included), so the upstream server orders them and expires them, and they come
 /// back down like every other update. When the relay itself has to re-sync with
 /// upstream, it publishes the differences between its old and new map, so its
-/// clients follow without a snapshot of their own.
+/// clients follow without a snapshot of their own. Changes to keys outside the
+/// relayed subtree are dropped: they would never come back down.
 pub struct Relay {
     upstream: CloneClient,
     hub: Hub,
@@ -79,6 +80,10 @@ impl Relay {
                 },
                 message = self.collector.recv() => {
                     match KvMsg::parse(&message?) {
+                        Ok(msg) if !msg.key.starts_with(self.upstream.subtree()) => {
+                            let key = String::from_utf8_lossy(&msg.key);
+                            tracing::warn!("clone relay: dropped an update of {key}, outside the relayed subtree");
+                        }
                         Ok(msg) => {
                             if !self.upstream.forward(&msg)? {
                                 tracing::warn!("clone relay: upstream unreachable or full, dropped an update from a client");
