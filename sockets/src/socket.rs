@@ -79,7 +79,6 @@ impl Drop for Handle {
 }
 
 fn close(core: &Arc<Core>, endpoints: Vec<transport::Handle>) {
-    core.shutdown.cancel();
     for handle in &endpoints {
         handle.remove_ipc_file();
     }
@@ -94,6 +93,10 @@ fn close(core: &Arc<Core>, endpoints: Vec<transport::Handle>) {
             other.detach(peer);
         }
     }
+    // Only now that `close_all` has recorded which connects linger: a connection
+    // still handshaking that saw the shutdown earlier would ask whether its peer
+    // lingers, hear no, and drop the messages queued for it.
+    core.shutdown.cancel();
     core.tasks.close();
     core.monitors.close();
 }

@@ -98,3 +98,20 @@ async fn zero_linger_drops_what_is_queued_at_once() {
     pull.bind(&endpoint).unwrap();
     nothing(&pull).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_during_the_handshake_survives_an_immediate_close() {
+    // The connection's task, on another worker, may see the close while it is still
+    // handshaking; it must find its peer lingering, not drop what was queued.
+    for round in 0..40 {
+        let pull = Socket::new(SocketType::Pull);
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let sender = push(None);
+        sender.connect(&pull.last_endpoint()).unwrap();
+        sender.send(format!("round {round}")).await.unwrap();
+        sender.close().await;
+        let got = timeout(WAIT, pull.recv()).await;
+        let got = got.unwrap_or_else(|_| panic!("round {round}: the message was lost"));
+        assert_eq!(got.unwrap().frames(), [format!("round {round}").as_str()]);
+    }
+}
