@@ -49,6 +49,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a proxy between two sockets: forwarder, shared queue, streamer, bridge.
+    Proxy(Box<cli::proxy::ProxyArgs>),
     /// Send and receive messages on any socket type (a nanocat / zmqc).
     Cat(Box<cli::cat::CatArgs>),
     /// Generate a CURVE key pair, printed or as certificate files.
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
             cli::completions::run(&args, &mut Cli::command());
             Ok(())
         }
+        Command::Proxy(args) => on_runtime(|shutdown| cli::proxy::run(*args, shutdown)),
         Command::Cat(args) => on_runtime(|shutdown| cli::cat::run(*args, shutdown)),
     };
     match outcome {
@@ -114,5 +117,6 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }

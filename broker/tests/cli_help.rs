@@ -6,7 +6,7 @@ mod cli_util;
 use cli_util::purezmq_cmd;
 use predicates::prelude::*;
 
-const SUBCOMMANDS: [&str; 3] = ["cat", "keygen", "completions"];
+const SUBCOMMANDS: [&str; 4] = ["proxy", "cat", "keygen", "completions"];
 
 #[test]
 fn every_subcommands_help_shows_examples() {

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod duration;
 pub mod format;
 pub mod keygen;
+pub mod proxy;
 
 pub mod security;
 pub mod signal;

@@ -178,7 +178,6 @@ impl Args for SecurityArgs {
 /// The security flags of the proxy's two sides: `--frontend-curve-server CERT`,
 /// `--backend-server-key KEY`, ...
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[allow(dead_code)] // Used by the proxy subcommand.
 pub struct SideSecurityArgs {
     /// The `--frontend-*` flags.
     pub frontend: SecurityArgs,
