@@ -71,20 +71,22 @@ fn a_bind_that_fails_exits_1_naming_the_side() {
 }
 
 #[test]
-fn sigterm_stops_a_running_proxy_promptly_with_exit_0() {
-    let front = free_port();
-    let back = free_port();
-    let mut proxy = Running::start(&[
-        "proxy",
-        &format!("xsub@tcp://127.0.0.1:{front}"),
-        &format!("xpub@tcp://127.0.0.1:{back}"),
-    ]);
-    wait_listening(front);
-    wait_listening(back);
-    assert!(proxy.wait_for(Duration::ZERO).is_none(), "exited early");
-    proxy.signal("TERM");
-    let (status, _, stderr) = proxy.finish(Duration::from_secs(5));
-    assert_eq!(status.code(), Some(0), "{stderr}");
+fn sigterm_and_ctrl_c_stop_a_running_proxy_promptly_with_exit_0() {
+    for signal in ["TERM", "INT"] {
+        let front = free_port();
+        let back = free_port();
+        let mut proxy = Running::start(&[
+            "proxy",
+            &format!("xsub@tcp://127.0.0.1:{front}"),
+            &format!("xpub@tcp://127.0.0.1:{back}"),
+        ]);
+        wait_listening(front);
+        wait_listening(back);
+        assert!(proxy.wait_for(Duration::ZERO).is_none(), "exited early");
+        proxy.signal(signal);
+        let (status, _, stderr) = proxy.finish(Duration::from_secs(5));
+        assert_eq!(status.code(), Some(0), "SIG{signal}: {stderr}");
+    }
 }
 
 #[test]

@@ -105,8 +105,8 @@ const FLAGS: [Flag; 8] = [
     },
 ];
 
-/// The flag `name` with `prefix` in front, as a `'static` string for clap. Built once
-/// per flag per process, at start-up.
+/// The flag `name` with `prefix` in front, as a `'static` string for clap's ids and
+/// long names: built once per prefixed flag when the command is built.
 fn prefixed(prefix: &str, name: &'static str) -> &'static str {
     if prefix.is_empty() {
         name
@@ -136,19 +136,19 @@ fn augment(mut command: Command, prefix: &str, heading: &'static str) -> Command
 }
 
 fn read(matches: &ArgMatches, prefix: &str) -> SecurityArgs {
-    let id = |name: &'static str| prefixed(prefix, name);
-    let path = |name| matches.get_one::<PathBuf>(id(name)).cloned();
-    let text = |name| matches.get_one::<String>(id(name)).cloned();
+    let id = |name: &str| format!("{prefix}{name}");
+    let path = |name| matches.get_one::<PathBuf>(&id(name)).cloned();
+    let text = |name| matches.get_one::<String>(&id(name)).cloned();
     SecurityArgs {
         curve_server: path("curve-server"),
         curve_client: path("curve-client"),
         server_key: text("server-key"),
         plain_client: text("plain-client"),
-        plain_server: matches.get_flag(id("plain-server")),
+        plain_server: matches.get_flag(&id("plain-server")),
         plain_passwords: path("plain-passwords"),
         zap_allow: path("zap-allow"),
         allow_ip: matches
-            .get_many::<IpAddr>(id("allow-ip"))
+            .get_many::<IpAddr>(&id("allow-ip"))
             .map(|addresses| addresses.copied().collect())
             .unwrap_or_default(),
     }
