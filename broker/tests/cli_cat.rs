@@ -287,3 +287,23 @@ fn stdout_closing_early_ends_the_receiver_quietly() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn xsub_sends_its_subscription_upstream() {
+    let port = free_port();
+    let publisher = Running::start(&[
+        "cat",
+        &format!("xpub@tcp://127.0.0.1:{port}"),
+        "-D",
+        "weather fog",
+        "--interval",
+        "20ms",
+    ]);
+    purezmq_cmd()
+        .args(["cat", &format!("xsub>tcp://127.0.0.1:{port}")])
+        .args(["--subscribe", "weather", "--count", "1", "--timeout", "10s"])
+        .assert()
+        .success()
+        .stdout("\"weather fog\"\n");
+    drop(publisher);
+}
