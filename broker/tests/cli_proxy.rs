@@ -114,6 +114,8 @@ fn a_streamer_carries_messages_and_counts_them_as_json() {
             "--timeout",
             "10s",
         ])
+        // Lets the handshake finish before the sender closes (see cli_cat.rs).
+        .args(["--delay", "200ms"])
         .assert()
         .success();
     purezmq_cmd()
