@@ -115,10 +115,29 @@ fn prefixed(prefix: &str, name: &'static str) -> &'static str {
     }
 }
 
+/// `help` with the flags it names given `prefix` too (`--server-key` becomes
+/// `--backend-server-key`).
+fn help_for(prefix: &str, help: &'static str) -> &'static str {
+    if prefix.is_empty() {
+        return help;
+    }
+    let mut text = help.to_string();
+    for flag in &FLAGS {
+        text = text.replace(
+            &format!("--{}", flag.name),
+            &format!("--{prefix}{}", flag.name),
+        );
+    }
+    String::leak(text)
+}
+
 fn augment(mut command: Command, prefix: &str, heading: &'static str) -> Command {
     for flag in &FLAGS {
         let id = prefixed(prefix, flag.name);
-        let arg = Arg::new(id).long(id).help(flag.help).help_heading(heading);
+        let arg = Arg::new(id)
+            .long(id)
+            .help(help_for(prefix, flag.help))
+            .help_heading(heading);
         let arg = match flag.kind {
             Kind::Switch => arg.action(ArgAction::SetTrue),
             Kind::Path => arg
