@@ -4,6 +4,11 @@
 //! - [`proxy`]: `zmq_proxy` and `zmq_proxy_steerable`, with capture and statistics.
 //! - [`clone`]: the guide's Clone pattern (model five): a key-value store shared by
 //!   snapshot, publish and collect, with TTLs and trees of relays.
+//! - [`spec`]: socket specs such as `xsub@tcp://*:5559` or `dealer>tcp://host:5560`,
+//!   as the command line takes them.
+//! - [`sockopt`]: socket options by their libzmq names and in libzmq's units.
 
 pub mod clone;
 pub mod proxy;
+pub mod sockopt;
+pub mod spec;

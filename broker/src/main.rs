@@ -1,3 +1,122 @@
-//! `purezmq`: the command line.
+//! `purezmq`: the command line. Each subcommand lives in its own module under
+//! `cli/`; this file parses the command line, sets up logging and the runtime, and
+//! turns the outcome into an exit code.
 
-fn main() {}
+mod cli;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use cli::Failure;
+use cli::signal::Shutdown;
+
+const AFTER_HELP: &str = "\
+Socket specs: TYPE then @ENDPOINT to bind or >ENDPOINT to connect, comma separated:
+  xsub@tcp://*:5559   dealer>tcp://127.0.0.1:5560   router@tcp://*:5559,@ipc:///tmp/q
+
+Logging goes to stderr: info and above by default, -v for debug, -vv for trace,
+-q for errors only. RUST_LOG (e.g. RUST_LOG=purezmq=debug), when set, takes
+precedence.
+
+Examples:
+  purezmq proxy 'xsub@tcp://*:5559' 'xpub@tcp://*:5560'
+  purezmq cat 'sub>tcp://127.0.0.1:5560' --subscribe weather
+  purezmq keygen --cert server.key";
+
+/// ZeroMQ from the shell: proxies, a netcat for every socket type, CURVE keys.
+#[derive(Parser, Debug)]
+#[command(
+    name = "purezmq",
+    version,
+    after_help = format!("{AFTER_HELP}\n\n{}", cli::EXIT_CODES),
+    propagate_version = true
+)]
+struct Cli {
+    /// More log output on stderr: -v debug, -vv trace.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    /// Log only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a proxy between two sockets: forwarder, shared queue, streamer, bridge.
+    Proxy(Box<cli::proxy::ProxyArgs>),
+    /// Send and receive messages on any socket type (a nanocat / zmqc).
+    Cat(Box<cli::cat::CatArgs>),
+    /// Generate a CURVE key pair, printed or as certificate files.
+    Keygen(cli::keygen::KeygenArgs),
+    /// Print a shell completion script.
+    Completions(cli::completions::CompletionsArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let outcome = match cli.command {
+        Command::Keygen(args) => cli::keygen::run(&args),
+        Command::Completions(args) => {
+            cli::completions::run(&args, &mut Cli::command());
+            Ok(())
+        }
+        Command::Proxy(args) => on_runtime(|shutdown| cli::proxy::run(*args, shutdown)),
+        Command::Cat(args) => on_runtime(|shutdown| cli::cat::run(*args, shutdown)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// Runs an async subcommand on a multi-threaded runtime, with Ctrl-C and SIGTERM
+/// handed to it as a [`Shutdown`].
+fn on_runtime<F>(subcommand: impl FnOnce(Shutdown) -> F) -> Result<(), Failure>
+where
+    F: Future<Output = Result<(), Failure>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("purezmq")
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))?;
+    let outcome = runtime.block_on(async {
+        let shutdown = Shutdown::listen()
+            .map_err(|e| Failure::Runtime(format!("cannot listen for signals: {e}")))?;
+        subcommand(shutdown).await
+    });
+    // The sockets have closed (LINGER honoured) by now; what is left are tasks
+    // winding down, which need not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    outcome
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .and_then(|directives| EnvFilter::try_new(directives).ok());
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

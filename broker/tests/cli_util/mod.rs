@@ -1,0 +1,113 @@
+//! Helpers shared by the command-line tests: the built binary, free ports, and
+//! processes that are killed if a test fails.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `purezmq` binary as cargo built it for these tests.
+pub fn purezmq() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin!("purezmq"))
+}
+
+/// The same, as an `assert_cmd` command.
+pub fn purezmq_cmd() -> assert_cmd::Command {
+    assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("purezmq"))
+}
+
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A running `purezmq`, killed when dropped.
+pub struct Running {
+    child: Child,
+}
+
+impl Running {
+    /// Starts `purezmq ARGS` with stdout and stderr captured.
+    pub fn start(args: &[&str]) -> Running {
+        let child = purezmq()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Running { child }
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal with `kill -SIGNAL PID`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits at most `limit` for the exit; `None` if it is still running.
+    pub fn wait_for(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Waits (at most `limit`) and returns the exit status, stdout and stderr.
+    pub fn finish(mut self, limit: Duration) -> (ExitStatus, String, String) {
+        let status = self.wait_for(limit);
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        if status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Some(out) = self.child.stdout.as_mut() {
+            out.read_to_string(&mut stdout).unwrap();
+        }
+        if let Some(err) = self.child.stderr.as_mut() {
+            err.read_to_string(&mut stderr).unwrap();
+        }
+        let status = status.unwrap_or_else(|| {
+            panic!("purezmq did not exit within {limit:?}; stdout: {stdout:?}, stderr: {stderr:?}")
+        });
+        (status, stdout, stderr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Waits until something listens on `port` (at most 10 s): for tests whose sender
+/// closes right after sending, so that it need not linger for a late binder.
+pub fn wait_listening(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "nothing listens on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
