@@ -323,7 +323,6 @@ fn xsub_sends_its_subscription_upstream() {
 /// close cancels the shutdown token before `close_all` marks the connects that
 /// linger, so an engine mid-handshake may see "not lingering" and drop the message.
 #[test]
-#[ignore = "known race in purezmq's Socket close: shutdown is cancelled before lingering connects are recorded"]
 fn a_sender_that_closes_during_the_handshake_still_delivers() {
     for _ in 0..10 {
         let port = free_port();
