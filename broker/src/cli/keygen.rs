@@ -68,7 +68,11 @@ fn print(keypair: &KeyPair) -> Result<(), Failure> {
         &**secret,
     )
     .and_then(|()| out.flush())
-    .map_err(Failure::runtime)
+    .or_else(|e| match e.kind() {
+        // `purezmq keygen | head -3`: the reader has what it wanted.
+        std::io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(Failure::runtime(e)),
+    })
 }
 
 /// `PATH_secret` for `PATH`.
