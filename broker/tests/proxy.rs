@@ -447,3 +447,21 @@ async fn unsuitable_sockets_are_refused_up_front() {
     );
     assert!(error.to_string().contains("PUB, XPUB, PUSH"), "{error}");
 }
+
+#[tokio::test]
+async fn forwarder_with_xpub_verbose_passes_every_subscribe() {
+    let frontend = bound(SocketType::XSub, "inproc://forwarder-verbose-in");
+    let backend = socket_with(SocketType::XPub, |o| o.xpub_verbose = true);
+    backend.bind("inproc://forwarder-verbose-out").unwrap();
+    tokio::spawn(Proxy::new(frontend, backend).run());
+    let upstream = connected(SocketType::XPub, "inproc://forwarder-verbose-in");
+    let upstream_verbose = |o: &mut Options| o.xpub_verbose = true;
+    upstream.set_options(upstream_verbose).unwrap();
+
+    let a = connected(SocketType::Sub, "inproc://forwarder-verbose-out");
+    let b = connected(SocketType::Sub, "inproc://forwarder-verbose-out");
+    a.subscribe("t").unwrap();
+    assert_eq!(recv(&upstream).await.frames(), [&b"\x01t"[..]]);
+    b.subscribe("t").unwrap();
+    assert_eq!(recv(&upstream).await.frames(), [&b"\x01t"[..]]);
+}
