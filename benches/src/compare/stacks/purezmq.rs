@@ -8,8 +8,8 @@ use purezmq::curve::{KeyPair, PublicKey};
 use purezmq::{Message, Options, Security, Socket, SocketType};
 
 use super::{
-    BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
-    inproc_runtime, next_peer_deadline, runtime,
+    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP,
+    check_size, inproc_runtime, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -298,5 +298,9 @@ impl Roles for Purezmq {
             router.close().await;
             Ok(())
         })
+    }
+
+    fn proxy(&self, _device: Device, _endpoint: &str, _ready: Ready) -> Result<(), String> {
+        Err("purezmq_broker::proxy has not landed yet".to_owned())
     }
 }
