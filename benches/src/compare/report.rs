@@ -164,7 +164,9 @@ const GROUPS: &[Group] = &[
                 no proxy for these pairs. Throughput is timed by the receiver as in the \
                 direct cases; CPU and peak RSS are all three processes'. `÷ direct` is the \
                 stack's msg/s here over its own in the same run without the proxy \
-                (push-pull/tcp at the size, or pub-sub/tcp/1-sub).",
+                (push-pull/tcp at the size, or pub-sub/tcp/1-sub). When both runs keep \
+                every core busy (fewer cores than processes), that share is at most about \
+                the direct pair's CPU per message over the proxied run's.",
         select: |k| matches!(k, Kind::Proxied { .. }),
         label: |k| match k {
             Kind::Proxied { device, size } => format!("{} {}", device.key(), size_name(*size)),
@@ -753,11 +755,12 @@ pub fn targets(results: &Results) -> Vec<Target> {
 fn against_direct(results: &Results, kinds: &[Kind], share: f64) -> (Verdict, String) {
     let mut details = Vec::new();
     let (mut failed, mut missing) = (false, false);
-    let ours = |kind: &Kind| -> Option<f64> {
-        results
-            .of(kind)?
-            .get(&Stack::Purezmq)?
-            .median(Metric::MsgPerSec)
+    let median = |kind: &Kind, metric: Metric| -> Option<f64> {
+        results.of(kind)?.get(&Stack::Purezmq)?.median(metric)
+    };
+    let ours = |kind: &Kind| median(kind, Metric::MsgPerSec);
+    let cpu = |kind: &Kind| {
+        median(kind, Metric::CpuPerMillion).map_or("—".to_owned(), |v| format!("{v:.2}"))
     };
     for kind in kinds {
         let label = size_label(kind);
@@ -770,10 +773,12 @@ fn against_direct(results: &Results, kinds: &[Kind], share: f64) -> (Verdict, St
                 let ratio = proxied / without;
                 failed |= ratio < share;
                 details.push(format!(
-                    "{label}: {} vs {} msg/s direct ({:.0}%)",
+                    "{label}: {} vs {} msg/s direct ({:.0}%; CPU {} vs {} s / M msgs)",
                     count(proxied),
                     count(without),
-                    100.0 * ratio
+                    100.0 * ratio,
+                    cpu(kind),
+                    cpu(&direct)
                 ));
             }
             (None, _) if ran != Some(true) => {
