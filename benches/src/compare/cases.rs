@@ -1,7 +1,7 @@
 //! The cases `compare` runs, their names (what `--filter` matches) and the stacks
 //! each involves.
 
-use super::stacks::{Pattern, Stack, Transport};
+use super::stacks::{Device, Pattern, Stack, Transport};
 
 /// Message sizes of the throughput cases.
 pub const SIZES: [usize; 5] = [32, 128, 1024, 8 * 1024, 64 * 1024];
@@ -9,6 +9,8 @@ pub const SIZES: [usize; 5] = [32, 128, 1024, 8 * 1024, 64 * 1024];
 pub const FAN_OUT_SIZES: [usize; 2] = [32, 1024];
 /// Message sizes of the CURVE cases.
 pub const CURVE_SIZES: [usize; 2] = [32, 1024];
+/// Message sizes of the proxy cases.
+pub const PROXY_SIZES: [usize; 2] = [32, 1024];
 /// The request size of the latency cases.
 pub const LATENCY_SIZE: usize = 32;
 /// Peers in the many-connections case.
@@ -30,6 +32,14 @@ pub enum Kind {
     FanOut {
         /// SUB processes.
         subscribers: usize,
+        /// Bytes per message.
+        size: usize,
+    },
+    /// A sender, a proxy and a receiver, each a process, over tcp: PUSH → PULL/PUSH
+    /// → PULL or PUB → XSUB/XPUB → SUB, `size`-byte messages timed by the receiver.
+    Proxied {
+        /// What the proxy forwards between.
+        device: Device,
         /// Bytes per message.
         size: usize,
     },
@@ -90,11 +100,37 @@ impl Kind {
                 let subs = if subscribers == 1 { "sub" } else { "subs" };
                 format!("pub-sub/tcp/{subscribers}-{subs}/{}", size_name(size))
             }
+            Kind::Proxied { device, size } => {
+                format!("proxy/{}/tcp/{}", device.key(), size_name(size))
+            }
             Kind::Latency { pattern, transport } => {
                 format!("latency/{}/{}", pattern.key(), transport.key())
             }
             Kind::IdleMemory { .. } => "memory/idle-tcp-peers".to_owned(),
             Kind::Connections { peers } => format!("connections/tcp/{peers}"),
+        }
+    }
+
+    /// The same pair without the proxy in between, which a proxy case is compared
+    /// with: the PUSH/PULL throughput case or the PUB fan-out to one SUB, at its size.
+    pub fn direct(&self) -> Option<Kind> {
+        match *self {
+            Kind::Proxied {
+                device: Device::Streamer,
+                size,
+            } => Some(Kind::Throughput {
+                transport: Transport::Tcp,
+                size,
+                curve: false,
+            }),
+            Kind::Proxied {
+                device: Device::Forwarder,
+                size,
+            } => Some(Kind::FanOut {
+                subscribers: 1,
+                size,
+            }),
+            _ => None,
         }
     }
 
@@ -111,6 +147,7 @@ impl Kind {
             }
             | Kind::Throughput { curve: true, .. }
             | Kind::FanOut { .. }
+            | Kind::Proxied { .. }
             | Kind::IdleMemory { .. }
             | Kind::Connections { .. } => zmtp,
             Kind::Throughput { .. } | Kind::Latency { .. } => Stack::ALL.to_vec(),
@@ -134,6 +171,11 @@ pub fn all(idle_peers: usize, many_peers: usize) -> Vec<Case> {
     for subscribers in [1, 8] {
         for size in FAN_OUT_SIZES {
             kinds.push(Kind::FanOut { subscribers, size });
+        }
+    }
+    for device in [Device::Streamer, Device::Forwarder] {
+        for size in PROXY_SIZES {
+            kinds.push(Kind::Proxied { device, size });
         }
     }
     for pattern in [Pattern::ReqRep, Pattern::DealerRouter] {

@@ -3,19 +3,28 @@
 
 use std::time::Duration;
 
-/// User plus system CPU time this process (all its threads) has used so far.
-pub fn cpu_time() -> Duration {
+/// `getrusage(who)`: `RUSAGE_SELF`, or `RUSAGE_CHILDREN` (the children waited for).
+fn usage(who: libc::c_int) -> libc::rusage {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a `struct rusage` through the pointer, which points
-    // at a zeroed, properly aligned `rusage` this function owns; RUSAGE_SELF is a
-    // valid `who`. Every bit pattern, zero included, is a valid `rusage`, so the
-    // value is initialised whether or not the call succeeds.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+    // at a zeroed, properly aligned `rusage` this function owns; `who` is one of the
+    // two valid values. Every bit pattern, zero included, is a valid `rusage`, so
+    // the value is initialised whether or not the call succeeds.
+    unsafe {
+        libc::getrusage(who, usage.as_mut_ptr());
         usage.assume_init()
-    };
+    }
+}
+
+/// User plus system CPU time in a `rusage`.
+fn cpu_of(usage: &libc::rusage) -> Duration {
     let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
+
+/// User plus system CPU time this process (all its threads) has used so far.
+pub fn cpu_time() -> Duration {
+    cpu_of(&usage(libc::RUSAGE_SELF))
 }
 
 /// A field of `/proc/self/status` in KiB: `VmHWM` (peak resident set) or `VmRSS`
@@ -73,11 +82,14 @@ pub fn raise_open_files_limit() -> libc::rlim_t {
     limit.rlim_cur
 }
 
-/// The line every worker prints last: its CPU time and peak resident memory.
+/// The line every worker prints last: its CPU time and peak resident memory, plus
+/// those of a child process it ran and waited for (pyzmq's proxy), if any.
 pub fn stats_line() -> String {
+    let children = usage(libc::RUSAGE_CHILDREN);
+    let child_kib = u64::try_from(children.ru_maxrss).unwrap_or(0);
     format!(
         "STATS cpu_ns={} hwm_kib={}",
-        cpu_time().as_nanos(),
-        peak_rss_kib()
+        (cpu_time() + cpu_of(&children)).as_nanos(),
+        peak_rss_kib() + child_kib
     )
 }

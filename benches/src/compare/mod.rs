@@ -41,7 +41,8 @@ baseline side by side and writes BENCHMARKS.md plus an SVG chart.
 
   --quick           one short run per case (a smoke test, under a minute)
   --repeats N       runs per case and stack (default 5)
-  --filter TEXT     only cases whose name contains TEXT (repeatable; --list shows names)
+  --filter TEXT     only cases whose name contains TEXT (repeatable; --list shows names);
+                    a proxy case brings its direct pair along (`--filter proxy`)
   --stacks LIST     only these stacks: purezmq, libzmq, libzmq-pyzmq, zmq.rs, omq, raw
   --out PATH        where the report goes (its chart goes beside it, as .svg); the default
                     is BENCHMARKS.md at the workspace root for a full run of everything,
@@ -136,6 +137,8 @@ impl Plan {
             (Kind::Throughput { size, .. }, true) => (4_000_000 / size, 10_000),
             (Kind::FanOut { size, .. }, false) => (8_000_000 / size, 20_000),
             (Kind::FanOut { size, .. }, true) => (2_000_000 / size, 5_000),
+            (Kind::Proxied { size, .. }, false) => (16_000_000 / size, 50_000),
+            (Kind::Proxied { size, .. }, true) => (2_000_000 / size, 5_000),
             _ => return None,
         };
         Some(bytes.clamp(2_000, most))
@@ -154,7 +157,7 @@ impl Plan {
 fn summary(kind: &Kind, sample: &Sample) -> String {
     let get = |m| sample.get(m).unwrap_or(0.0);
     match kind {
-        Kind::Throughput { .. } | Kind::FanOut { .. } => format!(
+        Kind::Throughput { .. } | Kind::FanOut { .. } | Kind::Proxied { .. } => format!(
             "{:>10.0} msg/s {:>9.1} MB/s  cpu {:.2} s/M",
             get(Metric::MsgPerSec),
             get(Metric::MegabytesPerSec),
@@ -291,12 +294,29 @@ pub fn main() {
     };
     let mut cases = cases::all(idle_peers, many_peers);
     if !options.filters.is_empty() {
-        cases.retain(|case| {
+        let chosen = |case: &Case| {
             options
                 .filters
                 .iter()
                 .any(|f| case.name.contains(f.as_str()))
-        });
+        };
+        // A proxy case is reported against the same pair without the proxy, in the
+        // same run: keep those too.
+        let direct: Vec<Kind> = cases
+            .iter()
+            .filter(|case| chosen(case))
+            .filter_map(|case| case.kind.direct())
+            .collect();
+        for case in cases
+            .iter()
+            .filter(|c| !chosen(c) && direct.contains(&c.kind))
+        {
+            eprintln!(
+                "compare: also running {}, the direct pair a proxy case is compared with",
+                case.name
+            );
+        }
+        cases.retain(|case| chosen(case) || direct.contains(&case.kind));
     }
     if let Some(only) = &options.stacks {
         for case in &mut cases {

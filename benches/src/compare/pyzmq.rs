@@ -1,14 +1,19 @@
-//! Finding libzmq 4.3.5 as pyzmq ships it, or installing pyzmq to get it.
+//! Finding libzmq 4.3.5 as pyzmq ships it, or installing pyzmq to get it; and
+//! pyzmq's `zmq.proxy` in a Python process, the proxy role of that stack.
 //!
 //! The interop tests keep a virtual environment in `target/pyzmq-venv`; when it is
 //! absent, `compare` makes its own in `target/compare-pyzmq-venv` the same way
 //! (`python3 -m venv`, then `python -m pip install pyzmq==27.1.0`), in a staging
 //! directory renamed into place once complete.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use super::stacks::libzmq::dynamic::{PYZMQ_VERSION, library_in_venv, locate};
+use super::control;
+use super::stacks::libzmq::dynamic::{LIBRARY_VARIABLE, PYZMQ_VERSION, library_in_venv, locate};
+use super::stacks::{Bind, Device, Ready};
 
 /// The virtual environments searched, in order.
 pub fn venvs(target: &Path) -> Vec<PathBuf> {
@@ -86,4 +91,96 @@ pub fn find(target: &Path, may_install: bool) -> Result<PathBuf, String> {
         ));
     }
     install(target)
+}
+
+/// The Python program of [`proxy`]: `python -c PROXY DEVICE ENDPOINT BIND`. It binds
+/// and connects as [`crate::compare::stacks::Roles::proxy`] says, prints `READY
+/// <endpoint>` and runs `zmq.proxy`, which holds the GIL only to enter libzmq's C
+/// loop. It dies with its parent (PR_SET_PDEATHSIG).
+const PROXY: &str = r#"
+import ctypes, sys
+import zmq
+try:
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+except Exception:
+    pass
+device, endpoint, bind = sys.argv[1:4]
+context = zmq.Context()
+if device == "push-pull":
+    frontend, backend = context.socket(zmq.PULL), context.socket(zmq.PUSH)
+    backend.connect(endpoint)
+    frontend.bind(bind)
+    bound = frontend.getsockopt_string(zmq.LAST_ENDPOINT)
+else:
+    frontend, backend = context.socket(zmq.XSUB), context.socket(zmq.XPUB)
+    backend.setsockopt(zmq.XPUB_NODROP, 1)
+    frontend.connect(endpoint)
+    backend.bind(bind)
+    bound = backend.getsockopt_string(zmq.LAST_ENDPOINT)
+print("READY " + bound, flush=True)
+zmq.proxy(frontend, backend)
+"#;
+
+/// The Python of the virtual environment whose pyzmq holds the libzmq at
+/// `$PUREZMQ_LIBZMQ` (`<venv>/lib/python3.X/site-packages/pyzmq.libs/libzmq*.so`).
+fn python() -> Result<PathBuf, String> {
+    let library = std::env::var_os(LIBRARY_VARIABLE)
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("{LIBRARY_VARIABLE} is not set"))?;
+    let python = library
+        .ancestors()
+        .nth(5)
+        .map(|venv| venv.join("bin").join("python"))
+        .filter(|python| python.exists())
+        .ok_or_else(|| {
+            format!(
+                "no pyzmq virtual environment around {} to run zmq.proxy in",
+                library.display()
+            )
+        })?;
+    Ok(python)
+}
+
+/// The proxy role with pyzmq's `zmq.proxy` (libzmq's `zmq_proxy`) in a Python
+/// process of its own, a child of this worker, which stops it at `STOP`. The
+/// worker's report counts its child's CPU time and peak memory.
+pub fn proxy(device: Device, endpoint: &str, ready: Ready) -> Result<(), String> {
+    let mut child = Command::new(python()?)
+        .arg("-c")
+        .arg(PROXY)
+        .args([device.key(), endpoint, &Bind::Tcp.zmq_endpoint()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("could not start pyzmq's proxy: {e}"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or("the proxy's stdout is not piped")?;
+    let mut line = String::new();
+    let _ = BufReader::new(stdout).read_line(&mut line);
+    let Some(bound) = line.trim().strip_prefix("READY ") else {
+        let _ = child.kill();
+        let status = child
+            .wait()
+            .map_or_else(|e| e.to_string(), |s| s.to_string());
+        return Err(format!("pyzmq's proxy ended ({status}) before binding"));
+    };
+    ready(bound, None);
+    let result = loop {
+        if control::stopped() {
+            break Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            break Err(format!(
+                "pyzmq's zmq.proxy ended ({status}) before the run did"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let _ = child.kill();
+    // Reaped, so that its CPU time and peak memory count as this worker's children's.
+    let _ = child.wait();
+    result
 }

@@ -6,10 +6,12 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::cases::size_name;
-use super::cases::{CURVE_SIZES, FAN_OUT_SIZES, Kind, LATENCY_SIZE, MANY_CONNECTIONS, SIZES};
+use super::cases::{
+    CURVE_SIZES, FAN_OUT_SIZES, Kind, LATENCY_SIZE, MANY_CONNECTIONS, PROXY_SIZES, SIZES,
+};
 use super::machine::Machine;
 use super::results::{Metric, Outcome, Results};
-use super::stacks::{Pattern, Stack, Transport};
+use super::stacks::{Device, Pattern, Stack, Transport};
 
 /// What the report says besides the figures.
 pub struct Meta {
@@ -42,6 +44,8 @@ enum Cell {
     Spread(Metric),
     /// purezmq's median over this stack's.
     Ratio(Metric),
+    /// This stack's median over its own in the direct case ([`Kind::direct`]).
+    OverDirect(Metric),
 }
 
 /// A group of cases sharing a table.
@@ -143,6 +147,38 @@ const GROUPS: &[Group] = &[
             ("deliveries/s", Cell::Median(Metric::DeliveriesPerSec)),
             ("CPU s / M deliveries", Cell::Median(Metric::CpuPerMillion)),
             ("peak RSS MiB", Cell::Median(Metric::PeakRssMib)),
+            ("purezmq ÷ this", Cell::Ratio(Metric::MsgPerSec)),
+        ],
+    },
+    Group {
+        title: "Through a proxy over tcp",
+        about: "Three processes over loopback TCP: a sender, a proxy and a receiver. \
+                push-pull: PUSH → proxy (PULL frontend, PUSH backend) → PULL; pub-sub: \
+                PUB → proxy (XSUB frontend, XPUB backend with XPUB_NODROP) → one SUB \
+                subscribed to everything, every message delivered. Each stack runs end to \
+                end: its own sender and receiver (the roles of the direct cases) around its \
+                own library's proxy: purezmq's `purezmq_broker::proxy::Proxy`; libzmq \
+                4.3.4's `zmq_proxy` through the `zmq` crate; for libzmq-pyzmq, pyzmq's \
+                `zmq.proxy` in a Python process (libzmq 4.3.5's C loop), between ends that \
+                call the same libzmq 4.3.5 from Rust; omq's `omq_tokio::Proxy`. zmq.rs has \
+                no proxy for these pairs. Throughput is timed by the receiver as in the \
+                direct cases; CPU and peak RSS are all three processes'. `÷ direct` is the \
+                stack's msg/s here over its own in the same run without the proxy \
+                (push-pull/tcp at the size, or pub-sub/tcp/1-sub). When both runs keep \
+                every core busy (fewer cores than processes), that share is at most about \
+                the direct pair's CPU per message over the proxied run's.",
+        select: |k| matches!(k, Kind::Proxied { .. }),
+        label: |k| match k {
+            Kind::Proxied { device, size } => format!("{} {}", device.key(), size_name(*size)),
+            _ => String::new(),
+        },
+        columns: &[
+            ("msg/s", Cell::Median(Metric::MsgPerSec)),
+            ("min–max", Cell::Spread(Metric::MsgPerSec)),
+            ("MB/s", Cell::Median(Metric::MegabytesPerSec)),
+            ("CPU s / M msgs", Cell::Median(Metric::CpuPerMillion)),
+            ("peak RSS MiB", Cell::Median(Metric::PeakRssMib)),
+            ("÷ direct", Cell::OverDirect(Metric::MsgPerSec)),
             ("purezmq ÷ this", Cell::Ratio(Metric::MsgPerSec)),
         ],
     },
@@ -257,7 +293,12 @@ fn unit(metric: Metric) -> &'static str {
     }
 }
 
-fn cell(cell: Cell, outcome: &Outcome, purezmq: Option<&Outcome>) -> String {
+fn cell(
+    cell: Cell,
+    outcome: &Outcome,
+    purezmq: Option<&Outcome>,
+    direct: Option<&Outcome>,
+) -> String {
     match cell {
         Cell::Median(metric) => outcome
             .median(metric)
@@ -272,6 +313,15 @@ fn cell(cell: Cell, outcome: &Outcome, purezmq: Option<&Outcome>) -> String {
             let ours = purezmq.and_then(|p| p.median(metric));
             match (ours, outcome.median(metric)) {
                 (Some(ours), Some(theirs)) if theirs > 0.0 => format!("{:.2}×", ours / theirs),
+                _ => "—".to_owned(),
+            }
+        }
+        Cell::OverDirect(metric) => {
+            let without = direct.and_then(|d| d.median(metric));
+            match (outcome.median(metric), without) {
+                (Some(here), Some(without)) if without > 0.0 => {
+                    format!("{:.0}%", 100.0 * here / without)
+                }
                 _ => "—".to_owned(),
             }
         }
@@ -299,6 +349,7 @@ fn group_table(out: &mut String, group: &Group, results: &Results) {
     let mut notes = Vec::new();
     for (case, outcomes) in cases {
         let purezmq = outcomes.get(&Stack::Purezmq);
+        let direct = case.kind.direct().and_then(|kind| results.of(&kind));
         for (stack, outcome) in outcomes {
             let label = (group.label)(&case.kind);
             match outcome.could_not_run() {
@@ -314,7 +365,10 @@ fn group_table(out: &mut String, group: &Group, results: &Results) {
                     let cells: Vec<String> = group
                         .columns
                         .iter()
-                        .map(|(_, c)| cell(*c, outcome, purezmq))
+                        .map(|(_, c)| {
+                            let direct = direct.and_then(|d| d.get(stack));
+                            cell(*c, outcome, purezmq, direct)
+                        })
                         .collect();
                     let _ = writeln!(out, "| {label} | {stack} | {} |", cells.join(" | "));
                     let failed = outcome.failures.len();
@@ -343,7 +397,7 @@ fn group_table(out: &mut String, group: &Group, results: &Results) {
 /// The primary metric of a kind of case.
 fn primary(kind: &Kind) -> Metric {
     match kind {
-        Kind::Throughput { .. } | Kind::FanOut { .. } => Metric::MsgPerSec,
+        Kind::Throughput { .. } | Kind::FanOut { .. } | Kind::Proxied { .. } => Metric::MsgPerSec,
         Kind::Latency { .. } => Metric::P50Us,
         Kind::IdleMemory { .. } => Metric::BytesPerPeer,
         Kind::Connections { .. } => Metric::Peers,
@@ -502,6 +556,7 @@ fn tcp(size: usize) -> Kind {
 fn size_label(kind: &Kind) -> String {
     match kind {
         Kind::Throughput { size, .. } | Kind::FanOut { size, .. } => size_name(*size),
+        Kind::Proxied { device, size } => format!("{} {}", device.key(), size_name(*size)),
         Kind::Latency { transport, .. } => transport.key().to_owned(),
         _ => String::new(),
     }
@@ -665,7 +720,89 @@ pub fn targets(results: &Results) -> Vec<Target> {
             size_label,
         ),
     );
+    let proxied: Vec<Kind> = [Device::Streamer, Device::Forwarder]
+        .into_iter()
+        .flat_map(|device| PROXY_SIZES.map(|size| Kind::Proxied { device, size }))
+        .collect();
+    add(
+        "purezmq's proxy ≥ 1.5× libzmq's zmq_proxy (the faster build), PUSH/PULL and \
+         XSUB/XPUB over tcp at 32 B and 1 KiB",
+        compare_each(
+            results,
+            &proxied,
+            Metric::MsgPerSec,
+            1.5,
+            Stack::is_libzmq,
+            size_label,
+        ),
+    );
+    let streamed: Vec<Kind> = PROXY_SIZES
+        .map(|size| Kind::Proxied {
+            device: Device::Streamer,
+            size,
+        })
+        .to_vec();
+    add(
+        "PUSH → purezmq proxy → PULL over tcp ≥ 70% of purezmq's direct PUSH/PULL at 32 B \
+         and 1 KiB",
+        against_direct(results, &streamed, 0.7),
+    );
     targets
+}
+
+/// Checks purezmq's msg/s in each of `kinds` against its own in the kind's direct
+/// case ([`Kind::direct`]): at least `share` of it.
+fn against_direct(results: &Results, kinds: &[Kind], share: f64) -> (Verdict, String) {
+    let mut details = Vec::new();
+    let (mut failed, mut missing) = (false, false);
+    let median = |kind: &Kind, metric: Metric| -> Option<f64> {
+        results.of(kind)?.get(&Stack::Purezmq)?.median(metric)
+    };
+    let ours = |kind: &Kind| median(kind, Metric::MsgPerSec);
+    let cpu = |kind: &Kind| {
+        median(kind, Metric::CpuPerMillion).map_or("—".to_owned(), |v| format!("{v:.2}"))
+    };
+    for kind in kinds {
+        let label = size_label(kind);
+        let Some(direct) = kind.direct() else {
+            continue;
+        };
+        let ran = results.of(kind).map(|o| o.contains_key(&Stack::Purezmq));
+        match (ours(kind), ours(&direct)) {
+            (Some(proxied), Some(without)) if without > 0.0 => {
+                let ratio = proxied / without;
+                failed |= ratio < share;
+                details.push(format!(
+                    "{label}: {} vs {} msg/s direct ({:.0}%; CPU {} vs {} s / M msgs)",
+                    count(proxied),
+                    count(without),
+                    100.0 * ratio,
+                    cpu(kind),
+                    cpu(&direct)
+                ));
+            }
+            (None, _) if ran != Some(true) => {
+                missing = true;
+                details.push(format!("{label}: purezmq not run"));
+            }
+            (None, _) => {
+                failed = true;
+                details.push(format!("{label}: purezmq could not run"));
+            }
+            _ => {
+                missing = true;
+                details.push(format!("{label}: no direct figure to compare with"));
+            }
+        }
+    }
+    let verdict = if failed {
+        Verdict::NotMet
+    } else if missing {
+        Verdict::NotChecked
+    } else {
+        Verdict::Met
+    };
+    (verdict, details.join("; "))
 }
 
 fn connections_verdict(results: &Results) -> (Verdict, String) {
@@ -826,6 +963,7 @@ pub fn render(results: &Results, meta: &Meta) -> String {
          cargo run --release -p purezmq-benches --bin compare            # everything, about 10–15 minutes\n\
          cargo run --release -p purezmq-benches --bin compare -- --quick # a smoke test, under a minute\n\
          cargo run --release -p purezmq-benches --bin compare -- --filter push-pull/tcp --repeats 3\n\
+         cargo run --release -p purezmq-benches --bin compare -- --filter proxy # the proxies, with their direct pairs\n\
          ```\n\n\
          The comparison needs only gcc/g++ (the `zmq` crate builds libzmq 4.3.4 from source). \
          For libzmq 4.3.5 it loads pyzmq's bundled `libzmq` from `$PUREZMQ_LIBZMQ`, from \

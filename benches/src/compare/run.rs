@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::cases::{Kind, LATENCY_SIZE};
 use super::process::{Stats, Worker};
 use super::results::{Metric, Sample};
-use super::stacks::{Pattern, Stack, Transport};
+use super::stacks::{Device, Pattern, Stack, Transport};
 
 /// How the runs are sized, and the environment of every worker.
 pub struct Runner {
@@ -92,6 +92,7 @@ impl Runner {
             Kind::FanOut { subscribers, size } => {
                 self.fan_out(stack, subscribers, size, count, deadline)
             }
+            Kind::Proxied { device, size } => self.proxied(stack, device, size, count, deadline),
             Kind::Latency { pattern, transport } => {
                 self.latency(stack, pattern, transport, deadline + self.latency)
             }
@@ -226,6 +227,86 @@ impl Runner {
             .with(Metric::DeliveriesPerSec, rate * subscribers as f64)
             .with(Metric::Count, count as f64);
         Ok(add_stats(sample, &stats, deliveries))
+    }
+
+    /// A sender, `stack`'s proxy and a receiver, each a process, the ends played by
+    /// the roles of the direct cases: the receiving PULL (or the PUB) binds, the
+    /// proxy connects to it and binds the other side, the PUSH (or the SUB)
+    /// connects to that.
+    fn proxied(
+        &mut self,
+        stack: Stack,
+        device: Device,
+        size: usize,
+        count: usize,
+        deadline: Instant,
+    ) -> Result<Sample, String> {
+        let (mut args, _) = self.bind_args(Transport::Tcp);
+        args.push(format!("size={size}"));
+        args.push(format!("count={count}"));
+        let ends = [format!("size={size}"), format!("count={count}")];
+        let (rate, stats) = match device {
+            Device::Streamer => {
+                let mut pull = self.spawn(stack, "pull", &args)?;
+                let ready = pull.expect("READY", &mut [], deadline)?;
+                let proxy_args = [
+                    format!("device={}", device.key()),
+                    format!("endpoint={}", ready.text("endpoint")?),
+                ];
+                let mut proxy = self.spawn(stack, "proxy", &proxy_args)?;
+                let ready = proxy.expect("READY", &mut [&mut pull], deadline)?;
+                let mut push_args = vec![format!("endpoint={}", ready.text("endpoint")?)];
+                push_args.extend_from_slice(&ends);
+                let mut push = self.spawn(stack, "push", &push_args)?;
+                let result = pull.expect("RESULT", &mut [&mut push, &mut proxy], deadline)?;
+                let elapsed = result.number::<u64>("elapsed_ns")? as f64 / 1e9;
+                let stats = [
+                    push.finish(deadline)?,
+                    proxy.finish(deadline)?,
+                    pull.finish(deadline)?,
+                ];
+                ((count - 1) as f64 / elapsed.max(1e-9), stats)
+            }
+            Device::Forwarder => {
+                let mut publisher = self.spawn(stack, "publish", &args)?;
+                let ready = publisher.expect("READY", &mut [], deadline)?;
+                let proxy_args = [
+                    format!("device={}", device.key()),
+                    format!("endpoint={}", ready.text("endpoint")?),
+                ];
+                let mut proxy = self.spawn(stack, "proxy", &proxy_args)?;
+                let ready = proxy.expect("READY", &mut [&mut publisher], deadline)?;
+                let mut sub_args = vec![format!("endpoint={}", ready.text("endpoint")?)];
+                sub_args.extend_from_slice(&ends);
+                let mut sub = self.spawn(stack, "subscribe", &sub_args)?;
+                sub.expect("SUBSCRIBED", &mut [&mut publisher, &mut proxy], deadline)?;
+                publisher.say("GO");
+                let result = sub.expect("RESULT", &mut [&mut publisher, &mut proxy], deadline)?;
+                publisher.say("STOP");
+                let received = result.number::<usize>("received")?;
+                let first = result.number::<u64>("first_ns")?;
+                let last = result.number::<u64>("last_ns")?;
+                // The publisher stops its end markers before the proxy goes.
+                let stats = [
+                    sub.finish(deadline)?,
+                    publisher.finish(deadline)?,
+                    proxy.finish(deadline)?,
+                ];
+                if received < count {
+                    return Err(format!(
+                        "the SUB received {received} of {count} messages: a PUB or the proxy's \
+                         XPUB dropped messages"
+                    ));
+                }
+                let elapsed = last.saturating_sub(first) as f64 / 1e9;
+                ((count - 1) as f64 / elapsed.max(1e-9), stats)
+            }
+        };
+        let sample = Sample::default()
+            .with(Metric::MsgPerSec, rate)
+            .with(Metric::MegabytesPerSec, rate * size as f64 / 1e6)
+            .with(Metric::Count, count as f64);
+        Ok(add_stats(sample, &stats, count as f64))
     }
 
     fn latency(

@@ -1,7 +1,8 @@
 //! The worker side: `compare --worker <role> key=value ...` plays one end of one
 //! case with one stack and reports on stdout, one line per fact:
 //!
-//! - `READY endpoint=... [server_key=...] [rss_kib=...]` once peers can connect;
+//! - `READY endpoint=... [server_key=...] [rss_kib=...]` once peers can connect (a
+//!   proxy: once it has connected to its peer and bound its other side);
 //! - `SUBSCRIBED` (a SUB that saw the publisher's warm-up);
 //! - `IDLE connected=... rss_kib=...` (a ROUTER holding its idle peers);
 //! - `RESULT key=value ...` with what it measured;
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::stacks::{self, Bind, Pattern, Stack, Transport};
+use super::stacks::{self, Bind, Device, Pattern, Stack, Transport};
 use super::{control, idle_client, measure};
 
 /// `key=value` arguments.
@@ -154,6 +155,12 @@ fn run(args: &[String]) -> Result<(), String> {
                 "RESULT received={} first_ns={} last_ns={}",
                 report.received, report.first_ns, report.last_ns
             );
+        }
+        "proxy" => {
+            let device = Device::parse(fields.text("device")?).ok_or("bad device=")?;
+            roles.proxy(device, fields.text("endpoint")?, &mut |endpoint, key| {
+                announce(endpoint, key)
+            })?;
         }
         "echo" => {
             let pattern = Pattern::parse(fields.text("pattern")?).ok_or("bad pattern=")?;

@@ -133,6 +133,32 @@ impl Pattern {
     }
 }
 
+/// What a proxy forwards between, in the proxy cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Device {
+    /// PUSH → proxy (PULL frontend, PUSH backend) → PULL: a streamer.
+    Streamer,
+    /// PUB → proxy (XSUB frontend, XPUB backend) → SUB: a forwarder.
+    Forwarder,
+}
+
+impl Device {
+    /// The name in case names and worker arguments.
+    pub fn key(self) -> &'static str {
+        match self {
+            Device::Streamer => "push-pull",
+            Device::Forwarder => "pub-sub",
+        }
+    }
+
+    /// The device named `key`.
+    pub fn parse(key: &str) -> Option<Device> {
+        [Device::Streamer, Device::Forwarder]
+            .into_iter()
+            .find(|d| d.key() == key)
+    }
+}
+
 /// Where a binding role listens: each stack spells the endpoint its own way.
 #[derive(Clone, Debug)]
 pub enum Bind {
@@ -259,6 +285,15 @@ pub trait Roles {
         ready: Ready,
         connected: &mut dyn FnMut(usize),
     ) -> Result<(), String>;
+
+    /// Runs the stack's own proxy (its library's, never one written here) over tcp,
+    /// with libzmq's default HWMs, and announces the endpoint it binds; forwards
+    /// until `STOP`. As a [`Device::Streamer`] a PULL frontend binds and a PUSH
+    /// backend connects to `endpoint` (the receiving PULL); as a
+    /// [`Device::Forwarder`] an XSUB frontend connects to `endpoint` (the PUB) and
+    /// an XPUB backend with XPUB_NODROP binds, so that back-pressure reaches the
+    /// publisher instead of dropping. A stack without a proxy for the pair says so.
+    fn proxy(&self, device: Device, endpoint: &str, ready: Ready) -> Result<(), String>;
 }
 
 /// The [`Roles`] of `stack`.
@@ -266,7 +301,9 @@ pub fn roles(stack: Stack) -> Box<dyn Roles> {
     match stack {
         Stack::Purezmq => Box::new(purezmq::Purezmq),
         Stack::Libzmq => Box::new(libzmq::Libzmq::new(libzmq::vendored::Vendored::new)),
-        Stack::LibzmqPyzmq => Box::new(libzmq::Libzmq::new(libzmq::dynamic::Dynamic::new)),
+        Stack::LibzmqPyzmq => {
+            Box::new(libzmq::Libzmq::new(libzmq::dynamic::Dynamic::new).with_pyzmq_proxy())
+        }
         Stack::ZmqRs => Box::new(zmqrs::ZmqRs),
         Stack::Omq => Box::new(omq::Omq),
         Stack::Raw => Box::new(raw::Raw),

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use omq_tokio::{Message, Options, Socket, SocketType};
 
 use super::{
-    BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
-    inproc_runtime, next_peer_deadline, runtime,
+    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP,
+    check_size, inproc_runtime, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -311,5 +311,43 @@ impl Roles for Omq {
                 .map_err(text)?;
             Ok(())
         })
+    }
+
+    fn proxy(&self, device: Device, endpoint: &str, ready: Ready) -> Result<(), String> {
+        let runtime = runtime()?;
+        let result = runtime.block_on(async {
+            let bind = Bind::Tcp.port_zero_endpoint();
+            let (frontend, backend, bound) = match device {
+                Device::Streamer => {
+                    let frontend = Socket::new(SocketType::Pull, options());
+                    let backend = Socket::new(SocketType::Push, options());
+                    backend.connect(endpoint).await.map_err(text)?;
+                    let bound = frontend.bind(bind).await.map_err(text)?;
+                    (frontend, backend, bound)
+                }
+                Device::Forwarder => {
+                    let frontend = Socket::new(SocketType::XSub, options());
+                    let nodrop = Options {
+                        xpub_nodrop: true,
+                        ..options()
+                    };
+                    let backend = Socket::new(SocketType::XPub, nodrop);
+                    frontend.connect(endpoint).await.map_err(text)?;
+                    let bound = backend.bind(bind).await.map_err(text)?;
+                    (frontend, backend, bound)
+                }
+            };
+            ready(&bound.to_string(), None);
+            tokio::select! {
+                exit = omq_tokio::Proxy::new(frontend, backend).run() => {
+                    Err(format!("omq's proxy stopped before the run ended: {exit:?}"))
+                }
+                () = control::wait_stop_async() => Ok(()),
+            }
+        });
+        // The proxy's sockets may still hold undelivered messages: do not wait for
+        // them, the run is over.
+        runtime.shutdown_background();
+        result
     }
 }

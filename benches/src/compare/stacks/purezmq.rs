@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use purezmq::curve::{KeyPair, PublicKey};
 use purezmq::{Message, Options, Security, Socket, SocketType};
+use purezmq_broker::proxy::Proxy;
 
 use super::{
-    BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
-    inproc_runtime, next_peer_deadline, runtime,
+    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP,
+    check_size, inproc_runtime, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -298,5 +299,53 @@ impl Roles for Purezmq {
             router.close().await;
             Ok(())
         })
+    }
+
+    fn proxy(&self, device: Device, endpoint: &str, ready: Ready) -> Result<(), String> {
+        let runtime = runtime()?;
+        let result = runtime.block_on(async {
+            let bind = Bind::Tcp.zmq_endpoint();
+            let (frontend, backend, bound) = match device {
+                Device::Streamer => {
+                    let frontend = Socket::new(SocketType::Pull);
+                    let backend = Socket::new(SocketType::Push);
+                    backend.connect(endpoint).map_err(text)?;
+                    frontend.bind(&bind).map_err(text)?;
+                    let bound = frontend.last_endpoint();
+                    (frontend, backend, bound)
+                }
+                Device::Forwarder => {
+                    let frontend = Socket::new(SocketType::XSub);
+                    let options = Options {
+                        xpub_nodrop: true,
+                        ..Options::default()
+                    };
+                    let backend = socket(SocketType::XPub, options)?;
+                    frontend.connect(endpoint).map_err(text)?;
+                    backend.bind(&bind).map_err(text)?;
+                    let bound = backend.last_endpoint();
+                    (frontend, backend, bound)
+                }
+            };
+            ready(&bound, None);
+            let proxy = Proxy::new(frontend, backend);
+            let handle = proxy.handle();
+            let run = proxy.run();
+            tokio::pin!(run);
+            tokio::select! {
+                result = &mut run => Err(match result {
+                    Ok(()) => "the proxy stopped before the run ended".to_owned(),
+                    Err(e) => e.to_string(),
+                }),
+                () = control::wait_stop_async() => {
+                    handle.terminate();
+                    // It stops at once; the run is over either way.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), run).await;
+                    Ok(())
+                }
+            }
+        });
+        runtime.shutdown_background();
+        result
     }
 }

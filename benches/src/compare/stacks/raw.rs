@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
-use super::{Bind, Pattern, Ready, Roles, SubReport, check_size, runtime};
+use super::{Bind, Device, Pattern, Ready, Roles, SubReport, check_size, runtime};
 use crate::compare::control;
 
 /// Plain sockets carrying ZMTP frames.
@@ -373,5 +373,9 @@ impl Roles for Raw {
         _connected: &mut dyn FnMut(usize),
     ) -> Result<(), String> {
         Err(not_measured("ROUTER"))
+    }
+
+    fn proxy(&self, _device: Device, _endpoint: &str, _ready: Ready) -> Result<(), String> {
+        Err(not_measured("a proxy"))
     }
 }

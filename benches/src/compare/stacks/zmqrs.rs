@@ -10,8 +10,8 @@ use bytes::Bytes;
 use zeromq::{Socket, SocketRecv, SocketSend, ZmqMessage};
 
 use super::{
-    BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP, check_size,
-    next_peer_deadline, runtime,
+    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP,
+    check_size, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -306,5 +306,13 @@ impl Roles for ZmqRs {
             router.close().await;
             Ok(())
         })
+    }
+
+    fn proxy(&self, _device: Device, _endpoint: &str, _ready: Ready) -> Result<(), String> {
+        Err(
+            "no proxy: `zeromq::proxy` takes two sockets that both send and receive \
+             (ROUTER, DEALER), not PULL and PUSH, and zmq.rs has no XSUB or XPUB"
+                .to_owned(),
+        )
     }
 }

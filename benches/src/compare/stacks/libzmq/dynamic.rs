@@ -138,6 +138,10 @@ impl Api for Dynamic {
         self.functions.curve_keypair()
     }
 
+    fn proxy(&self, frontend: &mut Socket, backend: &mut Socket) -> Result<(), String> {
+        frontend.proxy(backend)
+    }
+
     fn terminate(self) {
         // Dropping the context runs zmq_ctx_term, which waits for LINGER.
         drop(self.context);

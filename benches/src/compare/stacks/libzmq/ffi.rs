@@ -41,6 +41,8 @@ type MsgData = unsafe extern "C" fn(*mut RawMsg) -> *mut c_void;
 type MsgSize = unsafe extern "C" fn(*const RawMsg) -> usize;
 /// `int zmq_msg_more (const zmq_msg_t *msg_);`
 type MsgMore = unsafe extern "C" fn(*const RawMsg) -> c_int;
+/// `int zmq_proxy (void *frontend_, void *backend_, void *capture_);`
+type ProxyFn = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_void) -> c_int;
 /// `int zmq_curve_keypair (char *z85_public_key_, char *z85_secret_key_);`
 type CurveKeypair = unsafe extern "C" fn(*mut c_char, *mut c_char) -> c_int;
 /// `int zmq_has (const char *capability_);`
@@ -76,6 +78,7 @@ pub struct Functions {
     msg_data: MsgData,
     msg_size: MsgSize,
     msg_more: MsgMore,
+    proxy: ProxyFn,
     curve_keypair: CurveKeypair,
     has: Has,
     version: Version,
@@ -129,6 +132,7 @@ impl Functions {
                 msg_data: symbol::<MsgData>(library, b"zmq_msg_data\0")?,
                 msg_size: symbol::<MsgSize>(library, b"zmq_msg_size\0")?,
                 msg_more: symbol::<MsgMore>(library, b"zmq_msg_more\0")?,
+                proxy: symbol::<ProxyFn>(library, b"zmq_proxy\0")?,
                 curve_keypair: symbol::<CurveKeypair>(library, b"zmq_curve_keypair\0")?,
                 has: symbol::<Has>(library, b"zmq_has\0")?,
                 version: symbol::<Version>(library, b"zmq_version\0")?,
@@ -352,6 +356,17 @@ impl Socket {
         // closes an empty message, which zmq_msg_send(3) allows.
         let rc = unsafe { (self.functions.msg_send)(msg.raw.get(), self.raw, flags) };
         self.check(rc, "zmq_msg_send")
+    }
+}
+
+impl Socket {
+    /// `zmq_proxy` from this socket (the frontend) to `backend`, without capture:
+    /// blocks until the context terminates.
+    pub fn proxy(&mut self, backend: &mut Socket) -> Result<(), String> {
+        // SAFETY: both are live sockets of one context, each borrowed exclusively
+        // for the call; a NULL capture is allowed (zmq_proxy(3)).
+        let rc = unsafe { (self.functions.proxy)(self.raw, backend.raw, std::ptr::null_mut()) };
+        self.check(rc, "zmq_proxy")
     }
 }
 

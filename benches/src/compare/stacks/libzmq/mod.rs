@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    BYE, Bind, END, HELLO, MARKER_INTERVAL, Pattern, QUIET, Ready, Roles, SubReport, WARM_UP,
-    check_size,
+    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, QUIET, Ready, Roles, SubReport,
+    WARM_UP, check_size,
 };
 use crate::compare::{control, measure};
 
@@ -36,6 +36,10 @@ pub enum Kind {
     Pull,
     /// `ZMQ_PUSH`.
     Push,
+    /// `ZMQ_XPUB`.
+    XPub,
+    /// `ZMQ_XSUB`.
+    XSub,
 }
 
 impl Kind {
@@ -50,6 +54,8 @@ impl Kind {
             Kind::Router => 6,
             Kind::Pull => 7,
             Kind::Push => 8,
+            Kind::XPub => 9,
+            Kind::XSub => 10,
         }
     }
 }
@@ -108,9 +114,9 @@ impl BytesOption {
 }
 
 /// The libzmq calls the roles make: one context, its sockets and messages.
-pub trait Api: Sync {
+pub trait Api: Send + Sync + 'static {
     /// A socket of this context.
-    type Socket: Send;
+    type Socket: Send + 'static;
     /// A received message (`zmq_msg_t`).
     type Msg;
 
@@ -149,6 +155,8 @@ pub trait Api: Sync {
     fn close(&self, socket: Self::Socket);
     /// `zmq_curve_keypair`: (public, secret) in Z85, or why CURVE is unavailable.
     fn curve_keypair(&self) -> Result<(String, String), String>;
+    /// `zmq_proxy(frontend, backend, NULL)`: forwards until the context terminates.
+    fn proxy(&self, frontend: &mut Self::Socket, backend: &mut Self::Socket) -> Result<(), String>;
     /// `zmq_ctx_term`: waits for every socket's LINGER.
     fn terminate(self);
 }
@@ -156,13 +164,24 @@ pub trait Api: Sync {
 /// The roles of a libzmq build.
 pub struct Libzmq<A> {
     context: fn() -> Result<A, String>,
+    pyzmq_proxy: bool,
 }
 
 impl<A: Api> Libzmq<A> {
     /// The roles over the contexts `context` makes: each role makes one and
     /// terminates it when done.
     pub fn new(context: fn() -> Result<A, String>) -> Libzmq<A> {
-        Libzmq { context }
+        Libzmq {
+            context,
+            pyzmq_proxy: false,
+        }
+    }
+
+    /// The same, with pyzmq's `zmq.proxy` in a Python process as the proxy role
+    /// (for the libzmq pyzmq ships: the proxy as Python programs run it).
+    pub fn with_pyzmq_proxy(mut self) -> Libzmq<A> {
+        self.pyzmq_proxy = true;
+        self
     }
 }
 
@@ -451,6 +470,46 @@ impl<A: Api> Roles for Libzmq<A> {
         api.set_int(&mut router, IntOption::Linger, 0)?;
         api.close(router);
         api.terminate();
+        Ok(())
+    }
+
+    fn proxy(&self, device: Device, endpoint: &str, ready: Ready) -> Result<(), String> {
+        if self.pyzmq_proxy {
+            return crate::compare::pyzmq::proxy(device, endpoint, ready);
+        }
+        let api = (self.context)()?;
+        let bind = Bind::Tcp.zmq_endpoint();
+        let (mut frontend, mut backend, bound) = match device {
+            Device::Streamer => {
+                let mut frontend = api.socket(Kind::Pull)?;
+                let mut backend = api.socket(Kind::Push)?;
+                api.connect(&mut backend, endpoint)?;
+                let bound = api.bind(&mut frontend, &bind)?;
+                (frontend, backend, bound)
+            }
+            Device::Forwarder => {
+                let mut frontend = api.socket(Kind::XSub)?;
+                let mut backend = api.socket(Kind::XPub)?;
+                api.set_int(&mut backend, IntOption::XpubNodrop, 1)?;
+                api.connect(&mut frontend, endpoint)?;
+                let bound = api.bind(&mut backend, &bind)?;
+                (frontend, backend, bound)
+            }
+        };
+        ready(&bound, None);
+        let forwarding = std::thread::spawn(move || api.proxy(&mut frontend, &mut backend));
+        while !control::stopped() {
+            if forwarding.is_finished() {
+                return match forwarding.join() {
+                    Ok(Err(e)) => Err(e),
+                    Ok(Ok(())) => Err("zmq_proxy returned before the run ended".to_owned()),
+                    Err(_) => Err("the zmq_proxy thread panicked".to_owned()),
+                };
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // zmq_proxy returns only once its context terminates, which would wait for
+        // the sockets the proxy holds: the worker exits with it still running.
         Ok(())
     }
 }

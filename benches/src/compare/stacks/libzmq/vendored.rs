@@ -43,6 +43,8 @@ impl Api for Vendored {
             Kind::Router => zmq::ROUTER,
             Kind::Pull => zmq::PULL,
             Kind::Push => zmq::PUSH,
+            Kind::XPub => zmq::XPUB,
+            Kind::XSub => zmq::XSUB,
         };
         self.context.socket(kind).map_err(text)
     }
@@ -152,6 +154,10 @@ impl Api for Vendored {
         let pair = zmq::CurveKeyPair::new().map_err(text)?;
         let z85 = |key: &[u8]| zmq::z85_encode(key).map_err(|e| e.to_string());
         Ok((z85(&pair.public_key)?, z85(&pair.secret_key)?))
+    }
+
+    fn proxy(&self, frontend: &mut zmq::Socket, backend: &mut zmq::Socket) -> Result<(), String> {
+        zmq::proxy(frontend, backend).map_err(text)
     }
 
     fn terminate(self) {
