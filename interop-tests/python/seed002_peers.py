@@ -19,8 +19,12 @@ Seed modes:
                                     subscription it gets as "subscription <repr>".
   subscriber [SUB]                  SUB to tcp://127.0.0.1:5560, subscribed to every
                                     --topic (default: everything); prints what it gets.
+                                    With --announce it first prints "listening" once
+                                    it has connected.
   stable-subscriber [SUB REP]       SUB to 5560, REP to 5562: waits for b'Hello',
-                                    answers b'yes', then prints what it gets.
+                                    answers b'yes', then prints what it gets. With
+                                    --announce it first prints "listening" once
+                                    it has connected both.
   stable-publisher [PUB REQ]        PUB to 5559, REQ to 5561: sends b'Hello', and on
                                     b'yes' sends b'Blablabla' three times.
 Shared queue (the seed's REQ/REP behind a ROUTER/DEALER broker):
@@ -126,6 +130,8 @@ def subscriber(context, endpoints, args):
     for topic in args.topic or [""]:
         receiver.setsockopt(zmq.SUBSCRIBE, topic.encode())
     attach(receiver, endpoints[0])
+    if args.announce:
+        print("listening")
     got = 0
     while args.count == 0 or got < args.count:
         msg = recv_multipart(receiver, args.timeout)
@@ -139,6 +145,8 @@ def stable_subscriber(context, endpoints, args):
     attach(receiver, endpoints[0])
     controller = context.socket(zmq.REP)
     attach(controller, endpoints[1])
+    if args.announce:
+        print("listening")
     # The seed waits for the publisher for as long as it takes.
     req = controller.recv()
     print("req = ", req)
@@ -233,6 +241,7 @@ def main():
     parser.add_argument("--xpub", action="store_true")
     parser.add_argument("--name", default="0")
     parser.add_argument("--timeout", type=float, default=None)
+    parser.add_argument("--announce", action="store_true")
     args = parser.parse_args()
 
     endpoints = args.endpoints or DEFAULTS[args.mode]

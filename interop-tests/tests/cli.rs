@@ -9,68 +9,21 @@
 //! the tests can run side by side.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use purezmq_interop_tests::{NoLine, PyPeer, python};
+use support::purezmq;
+
+mod support;
 
 /// How long a line from a Python peer may take (the first waits for the
 /// environment, which the tests create before starting anything).
 const PATIENCE: Duration = Duration::from_secs(20);
 /// How long `purezmq cat` may run: longer than the `--timeout` the tests give it.
 const CAT_LIMIT: Duration = Duration::from_secs(30);
-
-/// The `purezmq` binary, built once per test process.
-fn purezmq() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(binary) = std::env::var_os("PUREZMQ_BIN") {
-            return PathBuf::from(binary);
-        }
-        // This test runs as <target dir>/<profile dir>/deps/cli-<hash>.
-        let exe = std::env::current_exe().expect("the test knows its own path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test runs from <target>/<profile>/deps");
-        let target_dir = profile_dir.parent().expect("a target directory");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "purezmq-broker",
-                "--bin",
-                "purezmq",
-                "--target-dir",
-            ])
-            .arg(target_dir);
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                build.arg("--release");
-            }
-            Some(profile) => {
-                build.args(["--profile", profile]);
-            }
-            None => panic!("no profile directory in {}", exe.display()),
-        }
-        let output = build.output().expect("cargo should start");
-        assert!(
-            output.status.success(),
-            "cargo build --bin purezmq failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let binary = profile_dir.join(format!("purezmq{}", std::env::consts::EXE_SUFFIX));
-        assert!(binary.is_file(), "no binary at {}", binary.display());
-        binary
-    })
-}
 
 /// A `purezmq` process; killed if still running when dropped.
 struct Purezmq {

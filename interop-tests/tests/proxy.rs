@@ -1,24 +1,28 @@
 //! purezmq's proxies with libzmq programs on both sides: seed 002's publishers,
 //! subscribers, late joiners, clients and workers (`python/seed002_peers.py`) through
-//! the devices in `broker/examples/`, and libzmq steering our steerable proxy
-//! (`python/proxy_control.py`).
+//! the devices in `broker/examples/` and through `purezmq proxy` command lines, and
+//! libzmq steering our steerable proxy (`python/proxy_control.py`), in this process
+//! and as `purezmq proxy --control`.
 //!
-//! The examples are built with `cargo build -p purezmq-broker --examples` into the
-//! target directory this test runs from (a no-op when they are up to date). They
-//! bind `tcp://127.0.0.1:*` and print the ports they got, so tests can run side by
-//! side; one test runs the seed's programs unchanged on the seed's fixed ports
-//! 5559 to 5562.
+//! The examples and the binary are built with `cargo build -p purezmq-broker` into
+//! the target directory this test runs from (a no-op when they are up to date). The
+//! examples bind `tcp://127.0.0.1:*` and print the ports they got, and `purezmq
+//! proxy` binds ipc paths of each test's own, so tests can run side by side; one
+//! test runs the seed's programs unchanged on the seed's fixed ports 5559 to 5562.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 use purezmq::{Socket, SocketType};
 use purezmq_broker::proxy::Proxy;
 use purezmq_interop_tests::{NoLine, PyPeer, python};
+
+mod support;
 
 /// The first line may wait for the examples to build.
 const STARTUP: Duration = Duration::from_secs(300);
@@ -32,58 +36,34 @@ const ANY_PORT: &str = "tcp://127.0.0.1:*";
 /// Builds the broker's examples (once per test process) and gives the path of one.
 fn example(name: &str) -> PathBuf {
     static PROFILE_DIR: OnceLock<PathBuf> = OnceLock::new();
-    let profile_dir = PROFILE_DIR.get_or_init(|| {
-        // This test runs as <target dir>/<profile dir>/deps/proxy-<hash>.
-        let exe = std::env::current_exe().expect("the test knows its own path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test runs from <target>/<profile>/deps")
-            .to_path_buf();
-        let target_dir = profile_dir.parent().expect("a target directory");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "purezmq-broker",
-                "--examples",
-                "--target-dir",
-            ])
-            .arg(target_dir);
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                build.arg("--release");
-            }
-            Some(profile) => {
-                build.args(["--profile", profile]);
-            }
-            None => panic!("no profile directory in {}", exe.display()),
-        }
-        let output = build.output().expect("cargo should start");
-        assert!(
-            output.status.success(),
-            "cargo build --examples failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        profile_dir
-    });
-    profile_dir.join("examples").join(name)
+    PROFILE_DIR
+        .get_or_init(|| support::cargo_build(&["-p", "purezmq-broker", "--examples"]))
+        .join("examples")
+        .join(name)
 }
 
-/// One of the broker's examples running as a process, killed when dropped.
+/// One of the broker's examples, or `purezmq proxy`, running as a process, killed
+/// when dropped.
 struct Device {
     child: Child,
     lines: Receiver<String>,
 }
 
 impl Device {
+    /// Starts the example `name`.
     fn start(name: &str, args: &[&str]) -> Device {
-        let program = example(name);
-        let mut child = Command::new(&program)
+        Device::spawn(&example(name), args)
+    }
+
+    /// Starts `purezmq ARGS`; it logs only errors, to stderr.
+    fn purezmq(args: &[&str]) -> Device {
+        let mut all = vec!["-q"];
+        all.extend_from_slice(args);
+        Device::spawn(support::purezmq(), &all)
+    }
+
+    fn spawn(program: &Path, args: &[&str]) -> Device {
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -113,14 +93,66 @@ impl Device {
             .map(|(_, endpoint)| endpoint.to_owned())
             .unwrap_or_else(|| panic!("no endpoint in {line:?}"))
     }
+
+    /// Waits for the process to exit by itself; returns how, and what it printed
+    /// that was not read yet.
+    fn exit(&mut self) -> (ExitStatus, Vec<String>) {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the device still runs after {PATIENCE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader thread ends with the output.
+        let lines = self.lines.iter().collect();
+        (status, lines)
+    }
+}
+
+/// A fresh ipc endpoint, for `purezmq proxy` to bind (it does not print the port
+/// picked for tcp port *).
+fn ipc_endpoint() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "purezmq-proxy-interop-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    format!("ipc://{}", path.display())
 }
 
 impl Drop for Device {
     fn drop(&mut self) {
-        // Fails only if the child has exited already.
+        // SIGTERM first, so that the process removes its ipc files; SIGKILL if it
+        // is still there after a while. Either fails only if it exited already.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .stderr(Stdio::null())
+            .status();
+        for _ in 0..100 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits until a subscriber has connected, and a little longer so that its
+/// subscription has gone all the way up. As in the seed, the subscriber runs first:
+/// the handshake proves that the subscriber's REP is connected, not that its SUB's
+/// subscription has reached the publisher, so the two must not start at the same
+/// moment.
+fn started(subscriber: &mut PyPeer) {
+    assert_eq!(subscriber.read_line(STARTUP), "listening");
+    std::thread::sleep(Duration::from_millis(300));
 }
 
 /// Starts a mode of `seed002_peers.py`.
@@ -259,9 +291,17 @@ fn seed_late_joiner_handshake_through_our_proxies() {
     // As in the seed: the subscriber runs first, the publisher joins later.
     let mut subscriber = seed_peer(
         "stable-subscriber",
-        &[&xpub, &dealer, "--count", "3", "--timeout", PEER_TIMEOUT],
+        &[
+            &xpub,
+            &dealer,
+            "--count",
+            "3",
+            "--timeout",
+            PEER_TIMEOUT,
+            "--announce",
+        ],
     );
-    std::thread::sleep(Duration::from_millis(500));
+    started(&mut subscriber);
     let mut publisher = seed_peer(
         "stable-publisher",
         &[&xsub, &router, "--timeout", PEER_TIMEOUT],
@@ -293,8 +333,8 @@ fn seed_programs_run_unchanged_on_the_seed_ports() {
     );
 
     // stable-subscriber, then stable-publisher: all three messages arrive.
-    let mut subscriber = seed_peer("stable-subscriber", &[]);
-    std::thread::sleep(Duration::from_millis(500));
+    let mut subscriber = seed_peer("stable-subscriber", &["--announce"]);
+    started(&mut subscriber);
     let mut publisher = seed_peer("stable-publisher", &[]);
     assert_eq!(publisher.read_line(PATIENCE), "rep =  b'yes'");
     assert_eq!(subscriber.read_line(PATIENCE), "req =  b'Hello'");
@@ -309,8 +349,8 @@ fn seed_programs_run_unchanged_on_the_seed_ports() {
 
     // subscriber, then publisher: three messages a second apart; the seed notes that
     // the first may be lost while the publisher's connection comes up.
-    let mut subscriber = seed_peer("subscriber", &[]);
-    std::thread::sleep(Duration::from_millis(500));
+    let mut subscriber = seed_peer("subscriber", &["--announce"]);
+    started(&mut subscriber);
     let mut publisher = seed_peer("publisher", &[]);
     assert_eq!(all_lines(&mut publisher), ["sent 3"]);
     let mut got = 0;
@@ -466,50 +506,205 @@ fn steered_by_libzmq(control_type: SocketType, peer_type: &str) -> Vec<String> {
     lines
 }
 
+/// What `proxy_control.py` prints steering a proxy with a REP control socket. Ten
+/// one-frame messages of 9 bytes and five of three frames (5 + 4 + 1 bytes): 25
+/// frames and 140 bytes in on the frontend, out on the backend. The message sent
+/// while paused waits; it adds one frame of 12 bytes after RESUME.
+const STEERED_BY_REQ: [&str; 12] = [
+    "statistics 0 0 0 0 0 0 0 0",
+    "forwarded 15",
+    "statistics 25 140 0 0 0 0 25 140",
+    "PAUSE reply [b'']",
+    "paused: nothing arrived",
+    "statistics 25 140 0 0 0 0 25 140",
+    "RESUME reply [b'']",
+    "resumed: got [b'while paused']",
+    "statistics 26 152 0 0 0 0 26 152",
+    "BOGUS reply [b'ERROR unknown command']",
+    "TERMINATE reply [b'']",
+    "end",
+];
+
+/// The same with a PAIR control socket: only STATISTICS is answered.
+const STEERED_BY_PAIR: [&str; 12] = [
+    "statistics 0 0 0 0 0 0 0 0",
+    "forwarded 15",
+    "statistics 25 140 0 0 0 0 25 140",
+    "PAUSE no reply",
+    "paused: nothing arrived",
+    "statistics 25 140 0 0 0 0 25 140",
+    "RESUME no reply",
+    "resumed: got [b'while paused']",
+    "statistics 26 152 0 0 0 0 26 152",
+    "BOGUS no reply",
+    "TERMINATE no reply",
+    "end",
+];
+
 #[test]
 fn libzmq_reads_statistics_and_steers_through_our_rep_control() {
-    let lines = steered_by_libzmq(SocketType::Rep, "REQ");
-    // Ten one-frame messages of 9 bytes and five of three frames (5 + 4 + 1 bytes):
-    // 25 frames and 140 bytes in on the frontend, out on the backend. The message
-    // sent while paused waits; it adds one frame of 12 bytes after RESUME.
+    assert_eq!(steered_by_libzmq(SocketType::Rep, "REQ"), STEERED_BY_REQ);
+}
+
+#[test]
+fn libzmq_reads_statistics_and_steers_through_our_pair_control() {
+    assert_eq!(steered_by_libzmq(SocketType::Pair, "PAIR"), STEERED_BY_PAIR);
+}
+
+// `purezmq proxy`, the command lines the examples show, with the same peers.
+
+/// Runs `purezmq proxy` as a streamer with a control socket of `control_type` and
+/// has `proxy_control.py` steer it with `peer_type`: what it prints, then the
+/// proxy's exit on TERMINATE with its final `--json` counters.
+fn purezmq_proxy_steered_by_libzmq(control_type: &str, peer_type: &str, expected: [&str; 12]) {
+    python();
+    let (frontend, backend, control) = (ipc_endpoint(), ipc_endpoint(), ipc_endpoint());
+    let mut proxy = Device::purezmq(&[
+        "proxy",
+        &format!("pull@{frontend}"),
+        &format!("push@{backend}"),
+        "--control",
+        &format!("{control_type}@{control}"),
+        "--stats-every",
+        "1h",
+        "--json",
+    ]);
+    let mut peer = PyPeer::spawn(
+        "proxy_control.py",
+        &[peer_type, &control, &frontend, &backend],
+    );
+    assert_eq!(all_lines(&mut peer), expected);
+    let (status, lines) = proxy.exit();
+    assert!(status.success(), "TERMINATE ends purezmq proxy: {status}");
     assert_eq!(
         lines,
+        [concat!(
+            r#"{"frontend":{"messages_in":26,"bytes_in":152,"messages_out":0,"bytes_out":0},"#,
+            r#""backend":{"messages_in":0,"bytes_in":0,"messages_out":26,"bytes_out":152},"#,
+            r#""capture_dropped":0}"#
+        )],
+        "the counters at exit"
+    );
+}
+
+#[test]
+fn libzmq_steers_purezmq_proxy_through_a_rep_control() {
+    purezmq_proxy_steered_by_libzmq("rep", "REQ", STEERED_BY_REQ);
+}
+
+#[test]
+fn libzmq_steers_purezmq_proxy_through_a_pair_control() {
+    purezmq_proxy_steered_by_libzmq("pair", "PAIR", STEERED_BY_PAIR);
+}
+
+#[test]
+fn seed_late_joiner_through_two_purezmq_proxy_processes() {
+    python();
+    let (xsub, xpub, router, dealer) = (
+        ipc_endpoint(),
+        ipc_endpoint(),
+        ipc_endpoint(),
+        ipc_endpoint(),
+    );
+    let _forwarder = Device::purezmq(&["proxy", &format!("xsub@{xsub}"), &format!("xpub@{xpub}")]);
+    let _queue = Device::purezmq(&[
+        "proxy",
+        &format!("router@{router}"),
+        &format!("dealer@{dealer}"),
+    ]);
+
+    let mut subscriber = seed_peer(
+        "stable-subscriber",
+        &[
+            &xpub,
+            &dealer,
+            "--count",
+            "3",
+            "--timeout",
+            PEER_TIMEOUT,
+            "--announce",
+        ],
+    );
+    started(&mut subscriber);
+    let mut publisher = seed_peer(
+        "stable-publisher",
+        &[&xsub, &router, "--timeout", PEER_TIMEOUT],
+    );
+    assert_eq!(all_lines(&mut publisher), ["rep =  b'yes'", "sent 3"]);
+    assert_eq!(
+        all_lines(&mut subscriber),
         [
-            "statistics 0 0 0 0 0 0 0 0",
-            "forwarded 15",
-            "statistics 25 140 0 0 0 0 25 140",
-            "PAUSE reply [b'']",
-            "paused: nothing arrived",
-            "statistics 25 140 0 0 0 0 25 140",
-            "RESUME reply [b'']",
-            "resumed: got [b'while paused']",
-            "statistics 26 152 0 0 0 0 26 152",
-            "BOGUS reply [b'ERROR unknown command']",
-            "TERMINATE reply [b'']",
-            "end",
+            "req =  b'Hello'",
+            "Subscriber got  [b'Blablabla']",
+            "Subscriber got  [b'Blablabla']",
+            "Subscriber got  [b'Blablabla']",
         ]
     );
 }
 
 #[test]
-fn libzmq_reads_statistics_and_steers_through_our_pair_control() {
-    let lines = steered_by_libzmq(SocketType::Pair, "PAIR");
-    // The same, but only STATISTICS is answered.
+fn libzmq_subscriber_and_capture_through_purezmq_proxy_forwarder() {
+    python();
+    let (xsub, xpub, capture) = (ipc_endpoint(), ipc_endpoint(), ipc_endpoint());
+    let _forwarder = Device::purezmq(&[
+        "proxy",
+        &format!("xsub@{xsub}"),
+        &format!("xpub@{xpub}"),
+        "--capture",
+        &format!("pub@{capture}"),
+    ]);
+    let mut publisher = seed_peer(
+        "publisher",
+        &[
+            &xsub,
+            "--xpub",
+            "--topics",
+            "A,B",
+            "--count",
+            "0",
+            "--interval",
+            "0.01",
+        ],
+    );
+    let subscriber = |endpoint: &str, count: &str| {
+        seed_peer(
+            "subscriber",
+            &[
+                endpoint,
+                "--topic",
+                "A",
+                "--count",
+                count,
+                "--timeout",
+                PEER_TIMEOUT,
+                "--announce",
+            ],
+        )
+    };
+    // The capture copies every frame with its MORE flag: [topic, number] arrive as
+    // two-frame messages. It sees only what passes the proxy, so it listens before
+    // the subscriber makes anything pass, and wants fewer messages than it.
+    let mut capture = subscriber(&capture, "10");
+    started(&mut capture);
+    let mut only_a = subscriber(&xpub, "20");
+    assert_eq!(only_a.read_line(STARTUP), "listening");
+    let mut upstream = Vec::new();
+    let mut lines = |peer: &mut PyPeer, which: &str| match std::panic::catch_unwind(
+        std::panic::AssertUnwindSafe(|| all_lines(peer)),
+    ) {
+        Ok(lines) => lines,
+        Err(_) => {
+            while let Ok(line) = publisher.next_line(Duration::from_millis(100)) {
+                upstream.push(line);
+            }
+            panic!("the {which} stalled; the publisher printed {upstream:?}");
+        }
+    };
+    assert_topics_in_sequence(&lines(&mut only_a, "subscriber"), &["A"]);
+    assert_topics_in_sequence(&lines(&mut capture, "capture subscriber"), &["A"]);
     assert_eq!(
-        lines,
-        [
-            "statistics 0 0 0 0 0 0 0 0",
-            "forwarded 15",
-            "statistics 25 140 0 0 0 0 25 140",
-            "PAUSE no reply",
-            "paused: nothing arrived",
-            "statistics 25 140 0 0 0 0 25 140",
-            "RESUME no reply",
-            "resumed: got [b'while paused']",
-            "statistics 26 152 0 0 0 0 26 152",
-            "BOGUS no reply",
-            "TERMINATE no reply",
-            "end",
-        ]
+        publisher.read_line(PATIENCE),
+        r"subscription b'\x01A'",
+        "the subscription travels upstream"
     );
 }
