@@ -32,7 +32,9 @@ Options: --subscribe TOPIC (SUB; XSUB sends the subscription message),
 --routing-id ID, --interval SECONDS, --timeout SECONDS (a receive that waits
 longer prints "timeout" and exits 1), --curve-server SECRET_CERT,
 --curve-client SECRET_CERT with --server-key CERT (certificates read with
-zmq.auth.load_certificate).
+zmq.auth.load_certificate), --plain-server USER:PASSWORD (a PLAIN server admitting
+that user only, through pyzmq's ThreadAuthenticator), --plain-client
+USER:PASSWORD, --hex (the FRAMEs to send are given in hex).
 """
 
 import argparse
@@ -41,6 +43,7 @@ import time
 
 import zmq
 import zmq.auth
+from zmq.auth.thread import ThreadAuthenticator
 
 
 class Timeout(Exception):
@@ -84,6 +87,9 @@ def main():
     parser.add_argument("--curve-server")
     parser.add_argument("--curve-client")
     parser.add_argument("--server-key")
+    parser.add_argument("--plain-server")
+    parser.add_argument("--plain-client")
+    parser.add_argument("--hex", action="store_true")
     args = parser.parse_args()
 
     context = zmq.Context()
@@ -103,6 +109,17 @@ def main():
         sock.curve_publickey = public
         sock.curve_secretkey = secret
         sock.curve_serverkey = server_public
+    authenticator = None
+    if args.plain_server:
+        user, password = args.plain_server.split(":", 1)
+        authenticator = ThreadAuthenticator(context)
+        authenticator.start()
+        authenticator.configure_plain(domain="*", passwords={user: password})
+        sock.plain_server = True
+    if args.plain_client:
+        user, password = args.plain_client.split(":", 1)
+        sock.plain_username = user.encode()
+        sock.plain_password = password.encode()
     if kind == zmq.SUB:
         for topic in args.subscribe or [""]:
             sock.setsockopt(zmq.SUBSCRIBE, topic.encode())
@@ -122,7 +139,7 @@ def main():
             raise Timeout
         return sock.recv_multipart()
 
-    frames = [f.encode() for f in args.frames]
+    frames = [bytes.fromhex(f) if args.hex else f.encode() for f in args.frames]
     status = 0
     try:
         if args.action == "recv":
@@ -152,6 +169,8 @@ def main():
     except Timeout:
         print("timeout")
         status = 1
+    if authenticator:
+        authenticator.stop()
     context.destroy()
     sys.exit(status)
 

@@ -1,6 +1,8 @@
 //! The `purezmq` binary against libzmq: `purezmq cat` with pyzmq sockets of every
-//! type on the other end (`python/cat_peer.py`), certificates from `purezmq keygen
-//! --cert` read by pyzmq's `zmq.auth`, and CURVE between the two with those files.
+//! type on the other end (`python/cat_peer.py`), its output formats for frames
+//! pyzmq sent, certificates from `purezmq keygen --cert` read by pyzmq's `zmq.auth`
+//! (and pyzmq's read by `purezmq cat`), CURVE between the two with those files, and
+//! PLAIN both ways.
 //!
 //! The binary is built with `cargo build -p purezmq-broker --bin purezmq` into the
 //! target directory this test runs from (a no-op when it is up to date); set
@@ -652,4 +654,119 @@ fn cat_curve_server_admits_only_allowed_pyzmq_clients() {
     ]);
     assert_eq!(peer_lines(&mut admitted), ["[b'hello']"]);
     assert_eq!(cat.finish().success(), [r#""hello""#]);
+}
+
+#[test]
+fn cat_plain_client_logs_in_to_a_pyzmq_plain_server() {
+    setup();
+    let (mut rep, endpoint) = bound_peer(
+        "REP",
+        &["reply", "1", "welcome ", "--plain-server", "alice:s3cret"],
+    );
+    let spec = format!("req>{endpoint}");
+    // A wrong password is refused: no reply, exit 3 on --timeout.
+    let refused = run(&[
+        "cat",
+        &spec,
+        "--plain-client",
+        "alice:guess",
+        "-D",
+        "hello",
+        "--timeout",
+        "2s",
+    ]);
+    assert_eq!(refused.status.code(), Some(3), "{refused:?}");
+    let admitted = run(&[
+        "cat",
+        &spec,
+        "--plain-client",
+        "alice:s3cret",
+        "-D",
+        "hello",
+        "--timeout",
+        "10s",
+    ]);
+    assert_eq!(admitted.success(), [r#""welcome hello""#]);
+    assert_eq!(peer_lines(&mut rep), ["[b'hello']"]);
+}
+
+#[test]
+fn pyzmq_plain_client_logs_in_to_cat_plain_server() {
+    setup();
+    let dir = Scratch::new("plain");
+    let passwords = dir.path("passwords");
+    std::fs::write(&passwords, "bob=hunter2\n").unwrap();
+    let endpoint = ipc_endpoint();
+    let spec = format!("rep@{endpoint}");
+    let cat = Purezmq::start(
+        &[
+            "cat",
+            &spec,
+            "--plain-server",
+            "--plain-passwords",
+            &passwords,
+            "--echo",
+            "--count",
+            "1",
+            "--timeout",
+            "20s",
+        ],
+        "",
+    );
+    let (mut refused, _) = peer(&[
+        "REQ",
+        &endpoint,
+        "request",
+        "1",
+        "let me in",
+        "--plain-client",
+        "bob:wrong",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(refused.read_line(PATIENCE), "timeout");
+    let (mut admitted, _) = peer(&[
+        "REQ",
+        &endpoint,
+        "request",
+        "1",
+        "hello",
+        "--plain-client",
+        "bob:hunter2",
+    ]);
+    assert_eq!(peer_lines(&mut admitted), ["[b'hello']"]);
+    assert_eq!(cat.finish().success(), [r#""hello""#]);
+}
+
+#[test]
+fn cat_prints_binary_frames_from_pyzmq_as_json_and_hex() {
+    setup();
+    // One frame that is not UTF-8 and one that is.
+    let frames = ["00ff62696e", "74657874"];
+    for (format, expected) in [
+        ("json", r#"[{"base64":"AP9iaW4="},"text"]"#),
+        ("hex", "00ff62696e 74657874"),
+        ("quoted", r#""\0\xffbin" "text""#),
+    ] {
+        let endpoint = ipc_endpoint();
+        let spec = format!("pull@{endpoint}");
+        let cat = Purezmq::start(
+            &[
+                "cat",
+                &spec,
+                "--format",
+                format,
+                "--count",
+                "1",
+                "--timeout",
+                "20s",
+            ],
+            "",
+        );
+        let (mut push, _) = peer(&[
+            "PUSH", &endpoint, "send", "1", frames[0], frames[1], "--hex",
+        ]);
+        assert_eq!(peer_lines(&mut push), ["sent 1"]);
+        assert_eq!(cat.finish().success(), [expected], "--format {format}");
+    }
 }
