@@ -94,6 +94,14 @@ impl Device {
             .unwrap_or_else(|| panic!("no endpoint in {line:?}"))
     }
 
+    /// Sends the process SIGTERM (through kill(1)); fails silently if it exited.
+    fn terminate(&self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .stderr(Stdio::null())
+            .status();
+    }
+
     /// Waits for the process to exit by itself; returns how, and what it printed
     /// that was not read yet.
     fn exit(&mut self) -> (ExitStatus, Vec<String>) {
@@ -130,10 +138,7 @@ impl Drop for Device {
     fn drop(&mut self) {
         // SIGTERM first, so that the process removes its ipc files; SIGKILL if it
         // is still there after a while. Either fails only if it exited already.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .stderr(Stdio::null())
-            .status();
+        self.terminate();
         for _ in 0..100 {
             if !matches!(self.child.try_wait(), Ok(None)) {
                 return;
@@ -606,8 +611,9 @@ fn seed_late_joiner_through_two_purezmq_proxy_processes() {
         ipc_endpoint(),
         ipc_endpoint(),
     );
-    let _forwarder = Device::purezmq(&["proxy", &format!("xsub@{xsub}"), &format!("xpub@{xpub}")]);
-    let _queue = Device::purezmq(&[
+    let mut forwarder =
+        Device::purezmq(&["proxy", &format!("xsub@{xsub}"), &format!("xpub@{xpub}")]);
+    let mut queue = Device::purezmq(&[
         "proxy",
         &format!("router@{router}"),
         &format!("dealer@{dealer}"),
@@ -640,6 +646,20 @@ fn seed_late_joiner_through_two_purezmq_proxy_processes() {
             "Subscriber got  [b'Blablabla']",
         ]
     );
+
+    // SIGTERM: each closes its sockets, removes its ipc files and exits 0.
+    for (device, endpoints) in [
+        (&mut forwarder, [&xsub, &xpub]),
+        (&mut queue, [&router, &dealer]),
+    ] {
+        device.terminate();
+        let (status, _) = device.exit();
+        assert!(status.success(), "purezmq proxy on SIGTERM: {status}");
+        for endpoint in endpoints {
+            let path = endpoint.strip_prefix("ipc://").expect("an ipc endpoint");
+            assert!(!Path::new(path).exists(), "{path} is left behind");
+        }
+    }
 }
 
 #[test]
