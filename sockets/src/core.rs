@@ -5,6 +5,7 @@
 //! routing decision and one pipe operation, never across an `.await`.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -25,6 +26,31 @@ use crate::zap::ZapHandler;
 /// Peer ids are unique in the process, so an inproc pipe can name its peer in
 /// either socket.
 static NEXT_PEER: AtomicU64 = AtomicU64::new(1);
+
+/// A map keyed by peer id. The ids are this process's own sequence numbers, never a
+/// peer's input, so a multiply spreads them well enough: SipHash, std's default, cost
+/// more than the routing decision it served on every message sent or received.
+pub(crate) type PeerMap<V> = HashMap<u64, V, BuildHasherDefault<PeerIdHasher>>;
+
+/// Hashes a `u64` peer id with one multiplication by an odd constant (2^64 / φ).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PeerIdHasher(u64);
+
+impl Hasher for PeerIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = (self.0.rotate_left(29) ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 pub(crate) fn next_peer_id() -> u64 {
     NEXT_PEER.fetch_add(1, Ordering::Relaxed)
@@ -130,7 +156,7 @@ impl std::fmt::Display for Refused {
 pub(crate) struct State {
     pub(crate) options: Options,
     pub(crate) closed: bool,
-    peers: HashMap<u64, Peer>,
+    peers: PeerMap<Peer>,
     /// Outbound round-robin: every peer a message may be sent to.
     lb: Vec<(u64, Arc<Pipe>)>,
     lb_next: usize,
@@ -141,7 +167,7 @@ pub(crate) struct State {
     routing: HashMap<Bytes, (u64, Arc<Pipe>)>,
     next_routing_id: u32,
     /// ROUTER_CONNECT_ROUTING_ID waiting for the next connect.
-    pub(crate) connect_routing_ids: HashMap<u64, Bytes>,
+    pub(crate) connect_routing_ids: PeerMap<Bytes>,
     req: ReqState,
     /// REP: the envelope of the request being answered, and its peer.
     rep: Option<(u64, Vec<Bytes>)>,
@@ -158,11 +184,11 @@ pub(crate) struct State {
     xpub_last_peer: Option<u64>,
     /// XPUB_MANUAL: what each peer itself subscribed to, cancelled for the
     /// application when the peer goes (libzmq's `_manual_subscriptions`).
-    xpub_manual_subscriptions: HashMap<u64, Subscriptions>,
+    xpub_manual_subscriptions: PeerMap<Subscriptions>,
     pub(crate) last_endpoint: String,
     /// After close, with LINGER not zero: the pipes of connects that still hold
     /// messages, so that their connecters go on dialling and deliver them.
-    lingering: HashMap<u64, (Arc<Pipe>, Arc<Pipe>)>,
+    lingering: PeerMap<(Arc<Pipe>, Arc<Pipe>)>,
 }
 
 impl Core {
@@ -174,15 +200,15 @@ impl Core {
             state: Mutex::new(State {
                 options,
                 closed: false,
-                peers: HashMap::new(),
-                lingering: HashMap::new(),
+                peers: PeerMap::default(),
+                lingering: PeerMap::default(),
                 lb: Vec::new(),
                 lb_next: 0,
                 rotation: VecDeque::new(),
                 ready_scratch: Vec::new(),
                 routing: HashMap::new(),
                 next_routing_id: rand::random(),
-                connect_routing_ids: HashMap::new(),
+                connect_routing_ids: PeerMap::default(),
                 req: ReqState::default(),
                 rep: None,
                 subscriptions: Subscriptions::new(),
@@ -191,7 +217,7 @@ impl Core {
                 publish_targets: Vec::new(),
                 xpub_pending: VecDeque::new(),
                 xpub_last_peer: None,
-                xpub_manual_subscriptions: HashMap::new(),
+                xpub_manual_subscriptions: PeerMap::default(),
                 last_endpoint: String::new(),
             }),
             shutdown: CancellationToken::new(),

@@ -8,7 +8,7 @@ use purezmq::Message;
 /// An output format: one message per line, except `raw` and `msgpack`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Each frame as a double-quoted string with C-style escapes (\n, \t, \", \\,
+    /// Each frame as a double-quoted string with C-style escapes (\0, \n, \t, \r, \", \\,
     /// \xNN for bytes that are not UTF-8, \u{..} for other control characters),
     /// frames separated by a space.
     #[default]
