@@ -45,7 +45,9 @@ impl Readiness {
 
     /// Moves the pipes listed since the last call into `into`.
     pub(crate) fn take_ready(&self, into: &mut Vec<Arc<Pipe>>) {
-        if !self.pending.swap(false, Ordering::AcqRel) {
+        // A plain load first: this runs once per message received, and a
+        // read-modify-write each time cost more than the rest of the lookup.
+        if !self.pending.load(Ordering::Acquire) || !self.pending.swap(false, Ordering::AcqRel) {
             return;
         }
         let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
