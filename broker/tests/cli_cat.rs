@@ -71,8 +71,7 @@ fn push_to_pull_over_tcp_delivers_frames_and_lines() {
         .write_stdin("first line\nsecond \"line\"\n")
         .assert()
         .success();
-    let (status, stdout, stderr) = pull.finish(LIMIT);
-    assert!(status.success(), "{stderr}");
+    let stdout = pull.succeeds(LIMIT);
     assert_eq!(
         stdout,
         "\"key\" \"a value\"\n\"first line\"\n\"second \\\"line\\\"\"\n"
@@ -105,8 +104,7 @@ fn nul_delimited_stdin_and_json_output() {
         .write_stdin("line one\nstill one\0two\0")
         .assert()
         .success();
-    let (status, stdout, _) = pull.finish(LIMIT);
-    assert!(status.success());
+    let stdout = pull.succeeds(LIMIT);
     assert_eq!(stdout, "[\"line one\\nstill one\"]\n[\"two\"]\n");
 }
 
@@ -134,8 +132,7 @@ fn a_binary_file_is_one_frame_and_json_shows_it_as_base64() {
         .args(["--timeout", "10s"])
         .assert()
         .success();
-    let (status, stdout, _) = pull.finish(LIMIT);
-    assert!(status.success());
+    let stdout = pull.succeeds(LIMIT);
     assert_eq!(stdout, "[{\"base64\":\"/wBh\"}]\n");
 }
 
@@ -163,8 +160,7 @@ fn req_gets_the_reply_of_a_rep_echo() {
         .assert()
         .success()
         .stdout("hello\nworld\n");
-    let (status, stdout, _) = rep.finish(LIMIT);
-    assert!(status.success());
+    let stdout = rep.succeeds(LIMIT);
     assert_eq!(stdout, "\"hello\"\n\"world\"\n");
 }
 
@@ -187,8 +183,7 @@ fn rep_replies_with_the_data_given() {
         .assert()
         .success()
         .stdout("576f726c64\n");
-    let (status, stdout, _) = rep.finish(LIMIT);
-    assert!(status.success());
+    let stdout = rep.succeeds(LIMIT);
     assert_eq!(stdout, "\"Hello\"\n");
 }
 
@@ -215,8 +210,7 @@ fn a_router_echo_answers_a_dealer() {
         .assert()
         .success()
         .stdout("\"ping\"\n");
-    let (status, stdout, _) = router.finish(LIMIT);
-    assert!(status.success());
+    let stdout = router.succeeds(LIMIT);
     assert_eq!(stdout, "\"me\" \"ping\"\n");
 }
 
@@ -340,8 +334,7 @@ fn a_sender_that_closes_during_the_handshake_still_delivers() {
             .args(["--timeout", "10s"])
             .assert()
             .success();
-        let (status, stdout, stderr) = pull.finish(LIMIT);
-        assert!(status.success(), "{stderr}");
+        let stdout = pull.succeeds(LIMIT);
         assert_eq!(stdout, "\"x\"\n");
     }
 }

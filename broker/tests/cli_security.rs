@@ -37,8 +37,7 @@ fn plain_with_a_password_file_admits_only_its_users() {
         .assert()
         .success()
         .stdout("\"hello\"\n");
-    let (status, stdout, _) = rep.finish(LIMIT);
-    assert!(status.success());
+    let stdout = rep.succeeds(LIMIT);
     assert_eq!(stdout, "\"hello\"\n");
 }
 
@@ -88,8 +87,7 @@ fn a_proxy_serves_curve_on_its_frontend_and_null_on_its_backend() {
         .assert()
         .success()
         .stdout("\"done\"\n");
-    let (status, stdout, _) = worker.finish(LIMIT);
-    assert!(status.success());
+    let stdout = worker.succeeds(LIMIT);
     assert_eq!(stdout, "\"job\"\n");
     proxy.signal("INT");
     let (status, _, stderr) = proxy.finish(LIMIT);

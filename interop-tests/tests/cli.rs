@@ -202,6 +202,32 @@ fn assert_t_in_sequence(lines: &[String], open: &str, close: &str) {
     }
 }
 
+/// `purezmq cat` as a publisher of type `cat_type` connected to a pyzmq subscriber
+/// of type `peer_type` on topic `t`: five messages arrive, in sequence.
+fn cat_publishes_to_a_filtering_libzmq_subscriber(cat_type: &str, peer_type: &str) {
+    setup();
+    let (mut subscriber, endpoint) = bound_peer(peer_type, &["recv", "5", "--subscribe", "t"]);
+    let spec = format!("{cat_type}>{endpoint}");
+    let cat = Purezmq::start(
+        &[
+            "cat",
+            &spec,
+            "--delay",
+            "300ms",
+            "--interval",
+            "10ms",
+            // The subscriber leaves early; what is queued for it need not wait.
+            "--sockopt",
+            "linger=0",
+        ],
+        &topic_lines(60),
+    );
+    let lines = peer_lines(&mut subscriber);
+    assert_eq!(lines.len(), 5);
+    assert_t_in_sequence(&lines, "[b'", "']");
+    cat.finish().success();
+}
+
 #[test]
 fn cat_push_to_libzmq_pull() {
     setup();
@@ -236,27 +262,7 @@ fn libzmq_push_to_cat_pull() {
 
 #[test]
 fn cat_pub_to_libzmq_sub_which_filters() {
-    setup();
-    let (mut sub, endpoint) = bound_peer("SUB", &["recv", "5", "--subscribe", "t"]);
-    let spec = format!("pub>{endpoint}");
-    let cat = Purezmq::start(
-        &[
-            "cat",
-            &spec,
-            "--delay",
-            "300ms",
-            "--interval",
-            "10ms",
-            // The subscriber leaves early; what is queued for it need not wait.
-            "--sockopt",
-            "linger=0",
-        ],
-        &topic_lines(60),
-    );
-    let lines = peer_lines(&mut sub);
-    assert_eq!(lines.len(), 5);
-    assert_t_in_sequence(&lines, "[b'", "']");
-    cat.finish().success();
+    cat_publishes_to_a_filtering_libzmq_subscriber("pub", "SUB");
 }
 
 #[test]
@@ -438,27 +444,7 @@ fn cat_xsub_subscribes_at_a_libzmq_pub() {
 
 #[test]
 fn cat_xpub_publishes_to_a_libzmq_xsub() {
-    setup();
-    let (mut xsub, endpoint) = bound_peer("XSUB", &["recv", "5", "--subscribe", "t"]);
-    let spec = format!("xpub>{endpoint}");
-    let cat = Purezmq::start(
-        &[
-            "cat",
-            &spec,
-            "--delay",
-            "300ms",
-            "--interval",
-            "10ms",
-            // The subscriber leaves early; what is queued for it need not wait.
-            "--sockopt",
-            "linger=0",
-        ],
-        &topic_lines(60),
-    );
-    let lines = peer_lines(&mut xsub);
-    assert_eq!(lines.len(), 5);
-    assert_t_in_sequence(&lines, "[b'", "']");
-    cat.finish().success();
+    cat_publishes_to_a_filtering_libzmq_subscriber("xpub", "XSUB");
 }
 
 /// A temporary directory for certificates, removed when dropped.

@@ -10,11 +10,13 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use purezmq_interop_tests::PyPeer;
+
+mod support;
 
 /// The first line may wait for the Python environment to be created.
 const STARTUP: Duration = Duration::from_secs(120);
@@ -23,44 +25,9 @@ const FOLLOW: &str = "5";
 /// Longer than that, for the lines that come at the end.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// Builds the broker's examples and gives the path of one.
+/// Builds the purezmq-broker examples and gives the path of one.
 fn example(name: &str) -> PathBuf {
-    // This test runs as <target dir>/<profile dir>/deps/clone-<hash>.
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test runs from <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("a target directory");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "purezmq-broker",
-            "--examples",
-            "--target-dir",
-        ])
-        .arg(target_dir);
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            build.arg("--release");
-        }
-        Some(profile) => {
-            build.args(["--profile", profile]);
-        }
-        None => panic!("no profile directory in {}", exe.display()),
-    }
-    let output = build.output().expect("cargo should start");
-    assert!(
-        output.status.success(),
-        "cargo build --examples failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    profile_dir.join("examples").join(name)
+    support::example("purezmq-broker", name)
 }
 
 /// A port P such that P, P + 1 and P + 2 are free now.

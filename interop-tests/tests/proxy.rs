@@ -13,7 +13,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
@@ -35,11 +34,7 @@ const ANY_PORT: &str = "tcp://127.0.0.1:*";
 
 /// Builds the broker's examples (once per test process) and gives the path of one.
 fn example(name: &str) -> PathBuf {
-    static PROFILE_DIR: OnceLock<PathBuf> = OnceLock::new();
-    PROFILE_DIR
-        .get_or_init(|| support::cargo_build(&["-p", "purezmq-broker", "--examples"]))
-        .join("examples")
-        .join(name)
+    support::example("purezmq-broker", name)
 }
 
 /// One of the broker's examples, or `purezmq proxy`, running as a process, killed
@@ -224,6 +219,40 @@ fn assert_topics_in_sequence(lines: &[String], topics: &[&str]) {
     }
 }
 
+/// The seed's late-joiner programs through a forwarder (`xsub`, `xpub`) and a shared
+/// queue (`router`, `dealer`): the subscriber starts first and answers the
+/// publisher's "Hello" only once subscribed, so all three messages arrive.
+fn late_joiner_handshake(xsub: &str, xpub: &str, router: &str, dealer: &str) {
+    let mut subscriber = seed_peer(
+        "stable-subscriber",
+        &[
+            xpub,
+            dealer,
+            "--count",
+            "3",
+            "--timeout",
+            PEER_TIMEOUT,
+            "--announce",
+        ],
+    );
+    started(&mut subscriber);
+    let mut publisher = seed_peer(
+        "stable-publisher",
+        &[xsub, router, "--timeout", PEER_TIMEOUT],
+    );
+    assert_eq!(all_lines(&mut publisher), ["rep =  b'yes'", "sent 3"]);
+    assert_eq!(
+        all_lines(&mut subscriber),
+        [
+            "req =  b'Hello'",
+            "Subscriber got  [b'Blablabla']",
+            "Subscriber got  [b'Blablabla']",
+            "Subscriber got  [b'Blablabla']",
+        ],
+        "the handshake makes sure no message is lost"
+    );
+}
+
 #[test]
 fn libzmq_subscribers_get_their_topics_through_our_forwarder() {
     python();
@@ -294,35 +323,7 @@ fn seed_late_joiner_handshake_through_our_proxies() {
     let dealer = device.endpoint();
 
     // As in the seed: the subscriber runs first, the publisher joins later.
-    let mut subscriber = seed_peer(
-        "stable-subscriber",
-        &[
-            &xpub,
-            &dealer,
-            "--count",
-            "3",
-            "--timeout",
-            PEER_TIMEOUT,
-            "--announce",
-        ],
-    );
-    started(&mut subscriber);
-    let mut publisher = seed_peer(
-        "stable-publisher",
-        &[&xsub, &router, "--timeout", PEER_TIMEOUT],
-    );
-
-    assert_eq!(all_lines(&mut publisher), ["rep =  b'yes'", "sent 3"]);
-    assert_eq!(
-        all_lines(&mut subscriber),
-        [
-            "req =  b'Hello'",
-            "Subscriber got  [b'Blablabla']",
-            "Subscriber got  [b'Blablabla']",
-            "Subscriber got  [b'Blablabla']",
-        ],
-        "the handshake makes sure no message is lost"
-    );
+    late_joiner_handshake(&xsub, &xpub, &router, &dealer);
 }
 
 #[test]
@@ -619,33 +620,7 @@ fn seed_late_joiner_through_two_purezmq_proxy_processes() {
         &format!("dealer@{dealer}"),
     ]);
 
-    let mut subscriber = seed_peer(
-        "stable-subscriber",
-        &[
-            &xpub,
-            &dealer,
-            "--count",
-            "3",
-            "--timeout",
-            PEER_TIMEOUT,
-            "--announce",
-        ],
-    );
-    started(&mut subscriber);
-    let mut publisher = seed_peer(
-        "stable-publisher",
-        &[&xsub, &router, "--timeout", PEER_TIMEOUT],
-    );
-    assert_eq!(all_lines(&mut publisher), ["rep =  b'yes'", "sent 3"]);
-    assert_eq!(
-        all_lines(&mut subscriber),
-        [
-            "req =  b'Hello'",
-            "Subscriber got  [b'Blablabla']",
-            "Subscriber got  [b'Blablabla']",
-            "Subscriber got  [b'Blablabla']",
-        ]
-    );
+    late_joiner_handshake(&xsub, &xpub, &router, &dealer);
 
     // SIGTERM: each closes its sockets, removes its ipc files and exits 0.
     for (device, endpoints) in [

@@ -50,6 +50,21 @@ impl Statistics {
         ]
     }
 
+    /// The inverse of [`to_frames`](Statistics::to_frames); `capture_dropped` is 0.
+    fn from_values(v: [u64; 8]) -> Statistics {
+        let side = |v: &[u64]| SideStatistics {
+            messages_in: v[0],
+            bytes_in: v[1],
+            messages_out: v[2],
+            bytes_out: v[3],
+        };
+        Statistics {
+            frontend: side(&v[..4]),
+            backend: side(&v[4..]),
+            capture_dropped: 0,
+        }
+    }
+
     /// Reads a STATISTICS reply: eight frames of eight bytes each, native byte
     /// order. `None` if the reply has another shape.
     pub fn from_reply<F: AsRef<[u8]>>(frames: &[F]) -> Option<Statistics> {
@@ -60,17 +75,7 @@ impl Statistics {
         for (value, frame) in values.iter_mut().zip(frames) {
             *value = u64::from_ne_bytes(frame.as_ref().try_into().ok()?);
         }
-        let side = |v: &[u64]| SideStatistics {
-            messages_in: v[0],
-            bytes_in: v[1],
-            messages_out: v[2],
-            bytes_out: v[3],
-        };
-        Some(Statistics {
-            frontend: side(&values[..4]),
-            backend: side(&values[4..]),
-            capture_dropped: 0,
-        })
+        Some(Statistics::from_values(values))
     }
 }
 
@@ -91,15 +96,12 @@ impl Published {
     }
 
     pub(super) fn load(&self) -> Statistics {
-        let values: Vec<u64> = self
-            .values
-            .iter()
-            .map(|v| v.load(Ordering::Relaxed))
-            .collect();
-        let frames: Vec<[u8; 8]> = values[..8].iter().map(|v| v.to_ne_bytes()).collect();
-        let mut statistics = Statistics::from_reply(&frames).unwrap_or_default();
-        statistics.capture_dropped = values[8];
-        statistics
+        let [values @ .., capture_dropped] =
+            self.values.each_ref().map(|v| v.load(Ordering::Relaxed));
+        Statistics {
+            capture_dropped,
+            ..Statistics::from_values(values)
+        }
     }
 }
 

@@ -88,6 +88,16 @@ impl Running {
         });
         (status, stdout, stderr)
     }
+
+    /// Waits at most `limit` for a successful exit and gives what it printed.
+    pub fn succeeds(self, limit: Duration) -> String {
+        let (status, stdout, stderr) = self.finish(limit);
+        assert!(
+            status.success(),
+            "purezmq exited with {status}; stderr: {stderr}"
+        );
+        stdout
+    }
 }
 
 impl Drop for Running {

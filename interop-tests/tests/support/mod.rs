@@ -1,5 +1,7 @@
 //! What the tests that run the workspace's binaries share: building them.
 
+#![allow(dead_code)] // each test file uses its own subset
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -57,4 +59,20 @@ pub fn purezmq() -> &'static Path {
         assert!(binary.is_file(), "no binary at {}", binary.display());
         binary
     })
+}
+
+/// Builds `package`'s examples (once per test process) and gives the path of the one
+/// called `name`.
+pub fn example(package: &str, name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let profile_dir = match built.iter().find(|(p, _)| p == package) {
+        Some((_, dir)) => dir.clone(),
+        None => {
+            let dir = cargo_build(&["-p", package, "--examples"]);
+            built.push((package.to_owned(), dir.clone()));
+            dir
+        }
+    };
+    profile_dir.join("examples").join(name)
 }
