@@ -591,6 +591,20 @@ impl Core {
                 message: queue.pop_front().unwrap_or_default(),
             });
         }
+        // One peer to load-balance over and room for the whole batch: one pipe push
+        // (one lock) for all of it, which is what a device forwarding a stream to a
+        // single consumer does all day.
+        if matches!(
+            self.socket_type,
+            SocketType::Push | SocketType::Dealer | SocketType::Pair
+        ) && let [(_, pipe)] = state.lb.as_slice()
+            && pipe.room() >= queue.len()
+            && queue.iter().all(|message| !message.is_empty())
+        {
+            let sent = queue.len();
+            pipe.push_batch(queue);
+            return Ok(sent);
+        }
         let mut sent = 0;
         while let Some(message) = queue.pop_front() {
             match state.send(self, message) {

@@ -133,6 +133,16 @@ impl Pipe {
         hwm != 0 && !self.conflate && self.len() >= hwm
     }
 
+    /// How many more messages fit under the HWM (no limit without one, or when
+    /// conflating).
+    pub(crate) fn room(&self) -> usize {
+        let hwm = self.hwm.load(Ordering::Acquire);
+        if hwm == 0 || self.conflate {
+            return usize::MAX;
+        }
+        hwm.saturating_sub(self.len())
+    }
+
     /// Changes the high-water mark (0 for none), waking a waiting writer if that
     /// makes room.
     pub(crate) fn set_hwm(&self, hwm: usize) {
