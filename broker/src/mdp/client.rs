@@ -6,9 +6,9 @@
 //! | version | message | frames |
 //! |---|---|---|
 //! | 0.1 | REQUEST, REPLY | empty, `MDPC01`, service, body… |
-//! | 0.2 | REQUEST | [empty], `MDPC02`, 0x01, service, body… |
-//! | 0.2 | PARTIAL | [empty], `MDPC02`, 0x02, service, body… |
-//! | 0.2 | FINAL | [empty], `MDPC02`, 0x03, service, body… |
+//! | 0.2 | REQUEST | (empty), `MDPC02`, 0x01, service, body… |
+//! | 0.2 | PARTIAL | (empty), `MDPC02`, 0x02, service, body… |
+//! | 0.2 | FINAL | (empty), `MDPC02`, 0x03, service, body… |
 //!
 //! A body may have any number of frames, none included.
 
