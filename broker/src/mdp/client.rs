@@ -206,10 +206,8 @@ fn unknown(byte: u8) -> MdpError {
 /// unknown one.
 fn not_a_request(byte: u8) -> MdpError {
     match byte {
-        PARTIAL | FINAL => MdpError::WrongHeader {
-            found: "broker-to-client reply",
-            expected: "client REQUEST",
-        },
+        PARTIAL => MdpError::NotFromAClient { command: "PARTIAL" },
+        FINAL => MdpError::NotFromAClient { command: "FINAL" },
         other => unknown(other),
     }
 }
@@ -316,10 +314,10 @@ mod tests {
             ClientRequest::parse(&frames(&[b"MDPC02"])),
             Err(MdpError::MissingCommand)
         );
-        assert!(matches!(
+        assert_eq!(
             ClientRequest::parse(&frames(&[b"MDPC02", &[3], b"echo"])),
-            Err(MdpError::WrongHeader { .. })
-        ));
+            Err(MdpError::NotFromAClient { command: "FINAL" })
+        );
         assert!(matches!(
             ClientRequest::parse(&frames(&[b"MDPC02", &[9], b"echo"])),
             Err(MdpError::UnknownCommand { .. })

@@ -71,6 +71,13 @@ pub enum MdpError {
         /// How many frames too many.
         extra: usize,
     },
+    /// A valid command that goes the other way: a client sending PARTIAL or FINAL,
+    /// which only a broker sends to a client.
+    #[error("a client may not send {command}: only a broker sends it")]
+    NotFromAClient {
+        /// The command.
+        command: &'static str,
+    },
     /// MDP/0.1 has no partial replies; this reply cannot be said in it.
     #[error("MDP/0.1 has no partial replies")]
     PartialInVersion01,
