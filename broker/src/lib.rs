@@ -7,6 +7,7 @@
 //! - [`mdp`]: the Majordomo Protocol, MDP/0.1 and MDP/0.2, and MMI, as pure functions.
 //! - [`spec`]: socket specs such as `xsub@tcp://*:5559` or `dealer>tcp://host:5560`,
 //!   as the command line takes them.
+//! - [`titanic`]: Titanic (RFC 9), requests kept on disk until their service replies.
 //! - [`sockopt`]: socket options by their libzmq names and in libzmq's units.
 
 pub mod clone;
@@ -14,3 +15,4 @@ pub mod mdp;
 pub mod proxy;
 pub mod sockopt;
 pub mod spec;
+pub mod titanic;
