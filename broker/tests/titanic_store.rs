@@ -146,7 +146,7 @@ async fn after_a_restart_the_dispatcher_delivers_what_was_pending_in_order() {
         failures: Mutex::new(2),
         calls: Mutex::new(Vec::new()),
     };
-    let dispatcher = Dispatcher::new(
+    let mut dispatcher = Dispatcher::new(
         store.clone(),
         DispatcherConfig {
             max_in_flight: 1,

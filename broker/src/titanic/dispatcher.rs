@@ -11,8 +11,18 @@
 //! in acceptance order.
 //!
 //! Delivery is at least once: if Titanic dies between a service's reply and the store's
-//! commit, the request is sent again after the restart. A request closed while it is
+//! commit, or the commit fails, the request is sent again. A request closed while it is
 //! being called has its reply dropped ([`Completion::Closed`]).
+//!
+//! Notes for the MDP [`Requester`]: ask `mmi.service` first and return
+//! [`RequestError::NoWorker`] on 404 (as the guide's Titanic does). Sending straight away
+//! would leave a request queued in the broker for a service with no worker; if it timed
+//! out here and a worker came later, the broker would deliver it and the retry, so the
+//! service would run it twice.
+//!
+//! Known limit: the window is filled in acceptance order, so when it is full of requests
+//! for held services, newer requests for other services wait until some of those finish
+//! or are closed (raise [`DispatcherConfig::window`] if that matters).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -129,8 +139,9 @@ impl Dispatcher {
     }
 
     /// Delivers pending requests through `requester`, forever. Dropping the future stops
-    /// it at any point: unfinished requests stay pending in the store.
-    pub async fn run<R: Requester>(&self, requester: &R) {
+    /// it at any point: unfinished requests stay pending in the store. One dispatcher
+    /// per store: two would send each request twice.
+    pub async fn run<R: Requester>(&mut self, requester: &R) {
         let config = &self.config;
         let max_in_flight = config.max_in_flight.max(1);
         let window = config.window.max(max_in_flight);
@@ -347,7 +358,11 @@ mod tests {
     }
 
     /// Runs the dispatcher until the store has no pending request (or 20 s pass).
-    async fn run_until_done<R: Requester>(dispatcher: &Dispatcher, store: &Store, requester: &R) {
+    async fn run_until_done<R: Requester>(
+        dispatcher: &mut Dispatcher,
+        store: &Store,
+        requester: &R,
+    ) {
         let done = async {
             while store.pending_count().unwrap() > 0 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -370,8 +385,8 @@ mod tests {
             .map(|body| store.accept(b"echo", &[body.as_slice()]).unwrap())
             .collect();
         let requester = Flaky::new(2);
-        let dispatcher = Dispatcher::new(store.clone(), fast());
-        run_until_done(&dispatcher, &store, &requester).await;
+        let mut dispatcher = Dispatcher::new(store.clone(), fast());
+        run_until_done(&mut dispatcher, &store, &requester).await;
 
         let bodies: Vec<Bytes> = requester.calls().into_iter().map(|(_, b)| b).collect();
         assert_eq!(bodies, ["a", "a", "a", "b", "c"]);
@@ -406,7 +421,7 @@ mod tests {
         let stuck = store.accept(b"down", &[b"1".as_slice()]).unwrap();
         let fine = store.accept(b"up", &[b"2".as_slice()]).unwrap();
         let requester = OneDown(false.into());
-        let dispatcher = Dispatcher::new(store.clone(), fast());
+        let mut dispatcher = Dispatcher::new(store.clone(), fast());
 
         let up_done = async {
             while store.reply(fine).unwrap() == Lookup::Pending {
@@ -420,7 +435,7 @@ mod tests {
         assert_eq!(store.reply(stuck).unwrap(), Lookup::Pending);
 
         requester.0.store(true, std::sync::atomic::Ordering::SeqCst);
-        run_until_done(&dispatcher, &store, &requester).await;
+        run_until_done(&mut dispatcher, &store, &requester).await;
         assert_eq!(
             store.reply(stuck).unwrap(),
             Lookup::Ready(vec![Bytes::from("1")])
@@ -437,7 +452,7 @@ mod tests {
             rescan: Duration::from_secs(3600),
             ..fast()
         };
-        let dispatcher = Dispatcher::new(store.clone(), config);
+        let mut dispatcher = Dispatcher::new(store.clone(), config);
         let wakeup = dispatcher.wakeup();
         let late = async {
             // Let the dispatcher find the store empty first.
@@ -481,8 +496,8 @@ mod tests {
             request_timeout: Duration::from_millis(50),
             ..fast()
         };
-        let dispatcher = Dispatcher::new(store.clone(), config);
-        run_until_done(&dispatcher, &store, &requester).await;
+        let mut dispatcher = Dispatcher::new(store.clone(), config);
+        run_until_done(&mut dispatcher, &store, &requester).await;
         assert_eq!(
             store.reply(uuid).unwrap(),
             Lookup::Ready(vec![Bytes::from("x")])

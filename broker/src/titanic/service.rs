@@ -5,6 +5,9 @@
 //! status of RFC 9: three digits, a space and a short text that clients must not
 //! interpret ([`Status`] reads and writes it).
 //!
+//! The functions block while the store commits to disk: from async code (the MDP
+//! workers' handlers), call them through `tokio::task::spawn_blocking`.
+//!
 //! Decisions the RFC leaves open:
 //! - `titanic.request` answers `400` (the RFC's "invalid, do not retry") to a request
 //!   without a service frame, an empty service name, a name that is not printable ASCII
