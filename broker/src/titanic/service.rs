@@ -10,8 +10,9 @@
 //!
 //! Decisions the RFC leaves open:
 //! - `titanic.request` answers `400` (the RFC's "invalid, do not retry") to a request
-//!   without a service frame, an empty service name, a name that is not printable ASCII
-//!   (bytes 0x20 to 0x7e), and names starting with `titanic.` (Titanic would call
+//!   without a service frame, an empty service name, a name longer than the broker
+//!   accepts ([`mdp::MAX_SERVICE_LEN`]), a name that is not printable ASCII (bytes 0x20
+//!   to 0x7e), and names starting with `titanic.` (Titanic would call
 //!   itself) or `mmi.` (the broker answers those at once about its present state; a
 //!   stored, replayed query would answer about some later time). A request with no body
 //!   frames after the service name is accepted: MDP allows empty bodies.
@@ -27,6 +28,7 @@ use bytes::Bytes;
 
 use super::store::{Lookup, Store};
 use super::{TitanicError, Uuid};
+use crate::mdp;
 
 /// The name of the service that stores requests.
 pub const REQUEST: &str = "titanic.request";
@@ -168,11 +170,13 @@ pub fn close(store: &Store, frames: &[Bytes]) -> Vec<Bytes> {
 pub fn check_service_name(name: &[u8]) -> Result<(), &'static str> {
     if name.is_empty() {
         Err("empty service name")
+    } else if name.len() > mdp::MAX_SERVICE_LEN {
+        Err("service name longer than 255 bytes")
     } else if !name.iter().all(|b| (0x20..=0x7e).contains(b)) {
         Err("service name is not printable ASCII")
     } else if name.starts_with(b"titanic.") {
         Err("titanic.* services cannot be called through Titanic")
-    } else if name.starts_with(b"mmi.") {
+    } else if mdp::mmi::is_mmi(name) {
         Err("mmi.* services cannot be called through Titanic")
     } else {
         Ok(())
@@ -298,14 +302,16 @@ mod tests {
             frames(&[b"mmi.service", b"echo"]),
             frames(&[b"ec\nho", b"x"]),
             frames(&[b"\xff", b"x"]),
+            frames(&[&[b'a'; 256], b"x"]),
         ] {
             let answer = request(&store, &bad);
             assert_eq!(answer.len(), 1, "{bad:?}");
             assert_eq!(code(&answer), Status::Unknown, "{bad:?}");
         }
         assert!(store.pending().unwrap().is_empty());
-        // No body frames is fine.
+        // No body frames is fine, and so is the longest name.
         assert_eq!(code(&request(&store, &frames(&[b"ping"]))), Status::Ok);
+        assert_eq!(code(&request(&store, &frames(&[&[b'a'; 255]]))), Status::Ok);
     }
 
     #[test]
