@@ -304,7 +304,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::titanic::Lookup;
+    use crate::titanic::{Lookup, Uuid};
     use std::sync::Mutex;
 
     /// Answers each request with its body prefixed by "re", failing the first
@@ -501,6 +501,91 @@ mod tests {
         assert_eq!(
             store.reply(uuid).unwrap(),
             Lookup::Ready(vec![Bytes::from("x")])
+        );
+    }
+
+    #[tokio::test]
+    async fn no_more_than_max_in_flight_calls_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        /// Counts calls in progress; each call yields a few times before answering.
+        struct Counting {
+            now: AtomicUsize,
+            most: AtomicUsize,
+        }
+        impl Requester for Counting {
+            async fn request(
+                &self,
+                _service: &[u8],
+                body: Vec<Bytes>,
+            ) -> Result<Vec<Bytes>, RequestError> {
+                let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                self.now.fetch_sub(1, Ordering::SeqCst);
+                Ok(body)
+            }
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        for i in 0..20u8 {
+            store.accept(b"svc", &[[i]]).unwrap();
+        }
+        let requester = Counting {
+            now: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
+        };
+        let mut dispatcher = Dispatcher::new(
+            store.clone(),
+            DispatcherConfig {
+                max_in_flight: 3,
+                ..fast()
+            },
+        );
+        run_until_done(&mut dispatcher, &store, &requester).await;
+        let most = requester.most.load(Ordering::SeqCst);
+        assert!(most <= 3, "{most} calls were in flight at once");
+        assert!(most >= 2, "calls did not overlap at all");
+    }
+
+    #[tokio::test]
+    async fn a_reply_to_a_request_closed_during_the_call_is_dropped() {
+        /// Closes the request in the store while "calling" the service for it.
+        struct Closer(Store, Uuid);
+        impl Requester for Closer {
+            async fn request(
+                &self,
+                _service: &[u8],
+                body: Vec<Bytes>,
+            ) -> Result<Vec<Bytes>, RequestError> {
+                if body[0] == "closed" {
+                    self.0.close(self.1).unwrap();
+                }
+                Ok(body)
+            }
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let closed = store.accept(b"svc", &[b"closed".as_slice()]).unwrap();
+        let next = store.accept(b"svc", &[b"next".as_slice()]).unwrap();
+        let requester = Closer(store.clone(), closed);
+        // One call at a time: "next" is sent only after the reply for "closed" was
+        // handed to the store.
+        let mut dispatcher = Dispatcher::new(store.clone(), fast());
+        let next_done = async {
+            while store.reply(next).unwrap() == Lookup::Pending {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::select! {
+            () = dispatcher.run(&requester) => unreachable!(),
+            result = tokio::time::timeout(Duration::from_secs(20), next_done) => result.unwrap(),
+        }
+        assert_eq!(store.reply(closed).unwrap(), Lookup::Unknown);
+        assert_eq!(
+            store.reply(next).unwrap(),
+            Lookup::Ready(vec![Bytes::from("next")])
         );
     }
 
