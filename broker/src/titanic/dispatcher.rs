@@ -6,9 +6,9 @@
 //! client in the broker; a fake in tests). A reply is stored with [`Store::complete`]
 //! before the request leaves the queue. A failed call (no worker, timeout, broker
 //! unreachable) puts its *service* on hold with an exponential backoff: the service's
-//! requests wait, the other services' requests go on. When a held service is retried, its
-//! oldest request is tried first, so with one call in flight a service sees its requests
-//! in acceptance order.
+//! requests wait, the other services' requests go on. When the hold ends, the service's
+//! oldest request probes it alone; the others follow once it succeeds. With one call in
+//! flight, a service therefore sees its requests in acceptance order.
 //!
 //! Delivery is at least once: if Titanic dies between a service's reply and the store's
 //! commit, or the commit fails, the request is sent again. A request closed while it is
@@ -120,6 +120,9 @@ pub struct Dispatcher {
 struct Hold {
     failures: u32,
     until: Instant,
+    /// After `until`, one call (the oldest request's, this sequence number) probes the
+    /// service; the others wait for its result.
+    probe: Option<u64>,
 }
 
 impl Dispatcher {
@@ -182,10 +185,14 @@ impl Dispatcher {
                     if in_flight.len() >= max_in_flight {
                         break;
                     }
-                    if in_flight.contains(seq)
-                        || holds.get(&request.service).is_some_and(|h| h.until > now)
-                    {
+                    if in_flight.contains(seq) {
                         continue;
+                    }
+                    if let Some(hold) = holds.get_mut(&request.service) {
+                        if hold.until > now || hold.probe.is_some() {
+                            continue;
+                        }
+                        hold.probe = Some(*seq);
                     }
                     in_flight.insert(*seq);
                     calls.push(call(
@@ -230,7 +237,11 @@ impl Dispatcher {
                             }
                         }
                         Err(error) => {
-                            let hold = hold_after(holds.get(&request.service).copied(), config);
+                            let previous = holds.get(&request.service).copied();
+                            let mut hold = hold_after(previous, config);
+                            // A call started before the hold failed: a probe still in
+                            // flight stays the only one.
+                            hold.probe = previous.and_then(|h| h.probe).filter(|p| *p != seq);
                             tracing::info!(
                                 uuid = %request.uuid,
                                 service = %String::from_utf8_lossy(&request.service),
@@ -286,6 +297,7 @@ fn hold_after(previous: Option<Hold>, config: &DispatcherConfig) -> Hold {
     Hold {
         failures,
         until: Instant::now() + delay,
+        probe: None,
     }
 }
 
@@ -502,6 +514,32 @@ mod tests {
             store.reply(uuid).unwrap(),
             Lookup::Ready(vec![Bytes::from("x")])
         );
+    }
+
+    #[tokio::test]
+    async fn a_held_service_is_probed_by_its_oldest_request_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        for body in ["a", "b", "c", "d"] {
+            store.accept(b"echo", &[body]).unwrap();
+        }
+        // Four calls may run at once; the first round fails all four, then the probes
+        // fail twice more.
+        let requester = Flaky::new(6);
+        let mut dispatcher = Dispatcher::new(
+            store.clone(),
+            DispatcherConfig {
+                max_in_flight: 4,
+                ..fast()
+            },
+        );
+        run_until_done(&mut dispatcher, &store, &requester).await;
+        let bodies: Vec<Bytes> = requester.calls().into_iter().map(|(_, b)| b).collect();
+        assert_eq!(bodies[..4], ["a", "b", "c", "d"]);
+        assert_eq!(bodies[4..7], ["a", "a", "a"]);
+        let mut rest = bodies[7..].to_vec();
+        rest.sort();
+        assert_eq!(rest, ["b", "c", "d"]);
     }
 
     #[tokio::test]
