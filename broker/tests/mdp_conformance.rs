@@ -29,6 +29,9 @@ fn start_with(broker: Broker) -> (BrokerHandle, String) {
     (handle, endpoint)
 }
 
+/// A message's frames, spelled out.
+type Parts<'a> = &'a [&'a [u8]];
+
 fn msg(parts: &[&[u8]]) -> Message {
     parts.iter().map(|p| Bytes::copy_from_slice(p)).collect()
 }
@@ -267,7 +270,7 @@ async fn mmi_service_services_workers_and_501() {
     workers_of(&broker, "echo", 2).await;
     workers_of(&broker, "alpha", 1).await;
     let client = connect(SocketType::Req, &endpoint);
-    let cases: [(&[&[u8]], &[&[u8]]); 5] = [
+    let cases: [(Parts, Parts); 5] = [
         (
             &[b"MDPC01", b"mmi.service", b"echo"],
             &[b"MDPC01", b"mmi.service", b"200"],
