@@ -318,6 +318,11 @@ impl BrokerState {
         self.workers.len()
     }
 
+    /// Whether `peer` is a registered worker.
+    pub fn is_worker(&self, peer: &[u8]) -> bool {
+        self.workers.contains_key(peer)
+    }
+
     /// How many services the broker holds an entry for.
     pub fn service_count(&self) -> usize {
         self.services.len()
