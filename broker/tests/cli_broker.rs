@@ -250,3 +250,32 @@ fn curve_keeps_its_certificate_across_restarts_and_admits_only_listed_keys() {
     round_trip(&endpoint, as_client(&alice), as_client(&alice));
     assert!(broker.stop().success());
 }
+
+#[test]
+fn allow_ip_refuses_other_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let broker = Running::start(&[&endpoint, "--allow-ip", "192.0.2.1"], dir.path());
+    broker.line("broker listening on ");
+    let client = socket(SocketType::Dealer, Security::Null, &endpoint);
+    client
+        .set_options(|o| o.rcvtimeo = Some(Duration::from_millis(500)))
+        .unwrap();
+    client
+        .send(msg(&[b"", b"MDPC01", b"mmi.service", b"echo"]))
+        .unwrap();
+    assert!(client.recv().is_err(), "127.0.0.1 is not allowed");
+    assert!(broker.stop().success());
+
+    // Allowed, the same request is answered.
+    let broker = Running::start(&[&endpoint, "--allow-ip", "127.0.0.1"], dir.path());
+    broker.line("broker listening on ");
+    let client = socket(SocketType::Dealer, Security::Null, &endpoint);
+    client
+        .send(msg(&[b"", b"MDPC01", b"mmi.service", b"echo"]))
+        .unwrap();
+    let reply = client.recv().unwrap();
+    assert_eq!(reply.frames(), ["", "MDPC01", "mmi.service", "404"]);
+    assert!(broker.stop().success());
+}

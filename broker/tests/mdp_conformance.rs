@@ -522,7 +522,9 @@ async fn a_request_goes_to_another_worker_when_its_worker_dies_mid_request() {
     workers_of(&broker, "job", 2).await;
     drop(doomed); // the process dies: no DISCONNECT, only silence
     // The survivor heartbeats back until it gets the request.
+    let start = tokio::time::Instant::now();
     let (address, body) = loop {
+        assert!(start.elapsed() < WAIT, "the request never came back");
         let frames = recv(&survivor).await;
         if is_heartbeat(&frames) {
             survivor.send(msg(&[b"", b"MDPW01", &[4]])).await.unwrap();
