@@ -761,3 +761,36 @@ async fn several_endpoints_serve_one_broker() {
     assert_eq!(recv(&client).await, frames(&[b"MDPC01", b"echo", b"y"]));
     handle.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn run_serves_until_its_shutdown_future_resolves() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(
+        Broker::new(config())
+            .bind(endpoint.clone())
+            .run(async move {
+                let _ = stopped.await;
+            }),
+    );
+    let client = connect(SocketType::Req, &endpoint);
+    client
+        .send(msg(&[b"MDPC01", b"mmi.service", b"echo"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        recv(&client).await,
+        frames(&[b"MDPC01", b"mmi.service", b"404"])
+    );
+    stop.send(()).unwrap();
+    tokio::time::timeout(WAIT, running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

@@ -161,6 +161,17 @@ impl Broker {
         self
     }
 
+    /// Binds every endpoint and runs the broker until `shutdown` resolves (or its
+    /// socket fails), then closes its socket. [`spawn`](Broker::spawn) does the same
+    /// in the background and gives a handle to its counters.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
+        let mut handle = self.spawn()?;
+        tokio::select! {
+            () = shutdown => handle.stop().await,
+            finished = &mut handle.task => BrokerHandle::outcome(finished),
+        }
+    }
+
     /// Binds every endpoint and starts the broker on the current tokio runtime.
     pub fn spawn(self) -> Result<BrokerHandle, BrokerError> {
         if self.endpoints.is_empty() {
@@ -225,7 +236,14 @@ impl BrokerHandle {
     /// Waits until the broker has stopped (after [`shutdown`](BrokerHandle::shutdown),
     /// or because its socket failed).
     pub async fn join(mut self) -> Result<(), BrokerError> {
-        match (&mut self.task).await {
+        let finished = (&mut self.task).await;
+        BrokerHandle::outcome(finished)
+    }
+
+    fn outcome(
+        finished: Result<Result<(), purezmq::Error>, tokio::task::JoinError>,
+    ) -> Result<(), BrokerError> {
+        match finished {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(BrokerError::Socket(error)),
             Err(error) => Err(BrokerError::Task(error.to_string())),
