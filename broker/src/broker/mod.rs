@@ -140,8 +140,9 @@ impl Broker {
     }
 
     /// The ROUTER socket's options: HWMs, security (a CURVE server, say), ZAP
-    /// domain. ROUTER_MANDATORY is always off (see the socket loop's notes in the
-    /// module's documentation).
+    /// domain. ROUTER_MANDATORY is always off: with it, one peer at its HWM would
+    /// hold up the messages to every other peer; without it, messages for a peer
+    /// at its HWM (or gone) are dropped and only that peer loses them.
     pub fn options(mut self, options: Options) -> Broker {
         self.options = options;
         self
