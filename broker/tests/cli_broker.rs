@@ -158,6 +158,11 @@ fn bad_flags_exit_2_naming_them() {
         .code(2)
         .stderr(predicate::str::contains("--liveness"));
     purezmq_cmd()
+        .args(["broker", "--heartbeat", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--heartbeat must be at least 1ms"));
+    purezmq_cmd()
         .args(["broker", "--heartbeat", "5"])
         .assert()
         .code(2)

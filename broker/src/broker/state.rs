@@ -64,6 +64,9 @@ use crate::mdp::{
 use super::policy::{ForwardAll, Policy, ReplyView, RequestView, Verdict};
 use super::stats::{ServiceStats, Stats};
 
+/// The shortest heartbeat interval the broker uses.
+pub const MIN_HEARTBEAT: Duration = Duration::from_millis(1);
+
 /// How the broker behaves: heartbeats and queue bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
@@ -212,8 +215,10 @@ pub(crate) fn printable(bytes: &[u8]) -> String {
 }
 
 impl BrokerState {
-    /// A broker with no workers and the policy that forwards everything.
-    pub fn new(config: BrokerConfig) -> BrokerState {
+    /// A broker with no workers and the policy that forwards everything. A
+    /// heartbeat shorter than a millisecond is taken as one millisecond.
+    pub fn new(mut config: BrokerConfig) -> BrokerState {
+        config.heartbeat = config.heartbeat.max(MIN_HEARTBEAT);
         BrokerState {
             config,
             policy: Box::new(ForwardAll),
@@ -448,7 +453,7 @@ impl BrokerState {
         });
         let seq = self.next_seq;
         self.next_seq += 1;
-        let expires = now + self.config.request_ttl;
+        let expires = later(now, self.config.request_ttl);
         service.queue.push_back(Pending {
             seq,
             expires,
@@ -493,7 +498,7 @@ impl BrokerState {
         }
         match command {
             WorkerCommand::Heartbeat => {
-                worker.expires = now + self.config.worker_ttl();
+                worker.expires = later(now, self.config.worker_ttl());
             }
             WorkerCommand::Disconnect => {
                 tracing::debug!(peer = %printable(&peer), "a worker left (DISCONNECT)");
@@ -512,7 +517,7 @@ impl BrokerState {
                     self.disconnect(now, &peer, version, framing, &reason);
                     return;
                 }
-                worker.expires = now + self.config.worker_ttl();
+                worker.expires = later(now, self.config.worker_ttl());
                 self.forward_reply(now, &peer, kind, body);
             }
             other @ (WorkerCommand::Ready { .. } | WorkerCommand::Request { .. }) => {
@@ -545,7 +550,7 @@ impl BrokerState {
                 version,
                 framing,
                 service: name.clone(),
-                expires: now + self.config.worker_ttl(),
+                expires: later(now, self.config.worker_ttl()),
                 last_sent: now,
                 job: None,
             },
@@ -554,7 +559,7 @@ impl BrokerState {
         service.workers += 1;
         service.idle.push_back(peer);
         if self.next_heartbeat.is_none() {
-            self.next_heartbeat = Some(now + self.config.heartbeat);
+            self.next_heartbeat = Some(later(now, self.config.heartbeat));
         }
         self.dispatch(now, &name);
     }
@@ -693,7 +698,7 @@ impl BrokerState {
         self.next_heartbeat = if self.workers.is_empty() {
             None
         } else {
-            Some(now + self.config.heartbeat)
+            Some(later(now, self.config.heartbeat))
         };
     }
 
@@ -830,6 +835,13 @@ fn command_name(version: Version, kind: ReplyKind) -> &'static str {
         (Version::V02, ReplyKind::Partial) => "PARTIAL",
         (Version::V02, ReplyKind::Final) => "FINAL",
     }
+}
+
+/// `now + by`, or a century from now if that overflows (a huge `request_ttl`).
+fn later(now: Instant, by: Duration) -> Instant {
+    now.checked_add(by)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
 }
 
 /// Queues `frames` for `peer`, routing id first.

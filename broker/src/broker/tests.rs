@@ -548,3 +548,19 @@ fn token_auth_rejects_unknown_tokens() {
     h.request01("c", "s", b"t0k");
     assert_eq!(h.take_one().0, "w");
 }
+
+#[test]
+fn huge_durations_and_a_zero_heartbeat_are_safe() {
+    let config = BrokerConfig {
+        heartbeat: Duration::ZERO,
+        request_ttl: Duration::MAX,
+        liveness: u32::MAX,
+        ..config()
+    };
+    let mut h = Harness::with(BrokerState::new(config));
+    h.ready01("w", "s");
+    h.request01("c", "t", b"x");
+    assert!(h.state.next_deadline().unwrap() > h.now);
+    h.advance(Duration::from_millis(5));
+    assert_eq!(h.state.stats().totals.queued, 1);
+}

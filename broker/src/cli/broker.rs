@@ -9,6 +9,7 @@ use clap::Args;
 use purezmq::auth::{ANY_DOMAIN, Authenticator, CurveKeys};
 use purezmq::curve::{Certificate, KeyPair};
 use purezmq::{Options, Security};
+use purezmq_broker::broker::state::MIN_HEARTBEAT;
 use purezmq_broker::broker::{Broker, BrokerConfig, BrokerHandle};
 use purezmq_broker::sockopt::{self, Assignment};
 
@@ -116,6 +117,11 @@ pub async fn run(args: BrokerArgs, mut shutdown: Shutdown) -> Result<(), Failure
     if args.titanic.is_some() {
         return Err(Failure::Usage(
             "--titanic is not available in this build yet; run the broker without it".into(),
+        ));
+    }
+    if args.heartbeat < MIN_HEARTBEAT {
+        return Err(Failure::Usage(
+            "--heartbeat must be at least 1ms (the default is 2500ms)".into(),
         ));
     }
     let mut options = Options::default();
