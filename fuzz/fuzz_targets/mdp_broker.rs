@@ -6,8 +6,9 @@
 //! - every message out goes to one of the peers and is well-formed MDP: a
 //!   client reply, or a worker REQUEST, HEARTBEAT or DISCONNECT;
 //! - a worker command other than DISCONNECT goes only to a peer that has sent
-//!   READY since it was last disconnected (by the broker or by itself), and in
-//!   the version of that READY: nothing is sent to a worker after a DISCONNECT;
+//!   READY since it was last disconnected (by the broker or by itself), that the
+//!   broker still holds as a worker, and in the version of that READY: nothing is
+//!   sent to a worker after a DISCONNECT, nor to one it has just expired;
 //! - the queues stay within their bounds.
 #![no_main]
 
@@ -180,14 +181,15 @@ fuzz_target!(|data: &[u8]| {
             }
             _ => {
                 // Time passes.
-                now += Duration::from_millis(u64::from(arg) * 5);
-                while let Some(at) = state.next_deadline() {
-                    if at > now {
-                        break;
-                    }
+                // Time passes, with a tick at each deadline on the way, as the
+                // socket loop does.
+                let until = now + Duration::from_millis(u64::from(arg) * 5);
+                while let Some(at) = state.next_deadline().filter(|at| *at <= until) {
+                    now = now.max(at);
                     state.on_tick(now);
+                    check(&mut state, &mut out, &mut peers, &config);
                 }
-                check(&mut state, &mut out, &mut peers, &config);
+                now = until;
                 continue;
             }
         };
@@ -240,6 +242,11 @@ fn check(
         match message.command {
             WorkerCommand::Disconnect => model.registered = None,
             WorkerCommand::Request { .. } | WorkerCommand::Heartbeat => {
+                assert!(
+                    state.is_worker(&frames[0]),
+                    "{} to peer {index}, which the broker does not hold as a worker",
+                    message.command.name()
+                );
                 assert_eq!(
                     model.registered,
                     Some(message.version),

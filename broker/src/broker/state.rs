@@ -502,7 +502,7 @@ impl BrokerState {
             }
             WorkerCommand::Disconnect => {
                 tracing::debug!(peer = %printable(&peer), "a worker left (DISCONNECT)");
-                self.remove_worker(now, &peer, Removal::Left);
+                let _ = self.remove_worker(now, &peer, Removal::Left);
             }
             WorkerCommand::Reply { kind, client, body } => {
                 let expected = worker.job.as_ref().map(|job| &job.request.client);
@@ -672,6 +672,7 @@ impl BrokerState {
             .filter(|(_, worker)| worker.expires <= now)
             .map(|(peer, _)| peer.clone())
             .collect();
+        let mut touched = Vec::new();
         for peer in silent {
             self.workers_expired += 1;
             tracing::info!(
@@ -679,7 +680,13 @@ impl BrokerState {
                 "a worker was silent for {:?}: removed",
                 self.config.worker_ttl()
             );
-            self.remove_worker(now, &peer, Removal::Expired);
+            if let Some(name) = self.remove_worker(now, &peer, Removal::Expired) {
+                touched.push(name);
+            }
+        }
+        for name in touched {
+            self.dispatch(now, &name);
+            self.forget_if_unused(&name);
         }
         let half = self.config.heartbeat / 2;
         for (peer, worker) in &mut self.workers {
@@ -760,18 +767,17 @@ impl BrokerState {
             push_out(&mut self.out, peer, frames);
         }
         self.disconnects_sent += 1;
-        self.remove_worker(now, peer, Removal::Disconnected);
+        let _ = self.remove_worker(now, peer, Removal::Disconnected);
     }
 
-    /// Forgets a worker; its request, if any, goes back to the queue or is lost.
-    fn remove_worker(&mut self, now: Instant, peer: &Bytes, why: Removal) {
-        let Some(worker) = self.workers.remove(peer) else {
-            return;
-        };
+    /// Forgets a worker; its request, if any, goes back to the queue (and to the
+    /// next idle worker) or is lost. An expired worker's service is left for the
+    /// caller to dispatch, once every silent worker is gone: a request must not go
+    /// to a worker that is about to be removed too. Returns the service's name.
+    fn remove_worker(&mut self, now: Instant, peer: &Bytes, why: Removal) -> Option<Bytes> {
+        let worker = self.workers.remove(peer)?;
         let name = worker.service;
-        let Some(service) = self.services.get_mut(&name) else {
-            return;
-        };
+        let service = self.services.get_mut(&name)?;
         service.workers = service.workers.saturating_sub(1);
         if let Some(at) = service.idle.iter().position(|idle| idle == peer) {
             service.idle.remove(at);
@@ -806,8 +812,11 @@ impl BrokerState {
         if self.workers.is_empty() {
             self.next_heartbeat = None;
         }
-        self.dispatch(now, &name);
-        self.forget_if_unused(&name);
+        if why != Removal::Expired {
+            self.dispatch(now, &name);
+            self.forget_if_unused(&name);
+        }
+        Some(name)
     }
 
     /// Forgets a service with no worker and nothing queued.

@@ -287,6 +287,25 @@ fn a_silent_worker_s_request_goes_back_to_the_front_of_the_queue() {
 }
 
 #[test]
+fn a_requeued_request_does_not_go_to_a_worker_expiring_at_the_same_tick() {
+    let mut h = Harness::new();
+    h.ready01("busy", "s");
+    h.ready01("idle", "s");
+    h.request01("c", "s", b"x");
+    assert_eq!(h.take_one().0, "busy");
+    // Neither says anything: both expire at the same heartbeat tick.
+    h.advance(HB * 4);
+    for (peer, frames) in h.take() {
+        assert!(
+            frames != self::frames(&[b"", b"MDPW01", &[2], b"c", b"", b"x"]),
+            "the request went to {peer:?}, which expired with it"
+        );
+    }
+    let stats = h.state.stats();
+    assert_eq!((stats.workers_expired, stats.totals.queued), (2, 1));
+}
+
+#[test]
 fn a_worker_lost_after_a_partial_loses_its_request() {
     let mut h = Harness::new();
     h.ready02("w", "s");
@@ -563,4 +582,194 @@ fn huge_durations_and_a_zero_heartbeat_are_safe() {
     assert!(h.state.next_deadline().unwrap() > h.now);
     h.advance(Duration::from_millis(5));
     assert_eq!(h.state.stats().totals.queued, 1);
+}
+
+mod properties {
+    use super::*;
+    use crate::mdp::{ClientReply, WorkerCommand, WorkerMessage};
+    use proptest::prelude::*;
+
+    /// One step of a peer or of the clock.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Ready {
+            peer: u8,
+            v02: bool,
+            service: u8,
+        },
+        Request {
+            peer: u8,
+            v02: bool,
+            service: u8,
+        },
+        Reply {
+            peer: u8,
+            v02: bool,
+            client: u8,
+            last: bool,
+        },
+        Heartbeat {
+            peer: u8,
+            v02: bool,
+        },
+        Disconnect {
+            peer: u8,
+            v02: bool,
+        },
+        Raw {
+            peer: u8,
+            frames: Vec<Vec<u8>>,
+        },
+        Wait {
+            millis: u16,
+        },
+    }
+
+    const SERVICES: [&[u8]; 3] = [b"a", b"b", b"mmi.service"];
+
+    fn step() -> impl Strategy<Value = Step> {
+        let peer = 0u8..6;
+        prop_oneof![
+            (peer.clone(), any::<bool>(), 0u8..3).prop_map(|(peer, v02, service)| Step::Ready {
+                peer,
+                v02,
+                service
+            }),
+            (peer.clone(), any::<bool>(), 0u8..3).prop_map(|(peer, v02, service)| Step::Request {
+                peer,
+                v02,
+                service
+            }),
+            (peer.clone(), any::<bool>(), 0u8..6, any::<bool>()).prop_map(
+                |(peer, v02, client, last)| Step::Reply {
+                    peer,
+                    v02,
+                    client,
+                    last
+                }
+            ),
+            (peer.clone(), any::<bool>()).prop_map(|(peer, v02)| Step::Heartbeat { peer, v02 }),
+            (peer.clone(), any::<bool>()).prop_map(|(peer, v02)| Step::Disconnect { peer, v02 }),
+            (
+                peer,
+                proptest::collection::vec(proptest::collection::vec(0u8..8, 0..4), 0..5)
+            )
+                .prop_map(|(peer, frames)| Step::Raw { peer, frames }),
+            (0u16..400).prop_map(|millis| Step::Wait { millis }),
+        ]
+    }
+
+    fn name(peer: u8) -> String {
+        format!("p{peer}")
+    }
+
+    fn worker(v02: bool, command: &[u8]) -> Vec<Vec<u8>> {
+        if v02 {
+            vec![b"MDPW02".to_vec(), command.to_vec()]
+        } else {
+            vec![vec![], b"MDPW01".to_vec(), command.to_vec()]
+        }
+    }
+
+    fn apply(h: &mut Harness, step: &Step) -> Option<u8> {
+        let (peer, frames) = match step {
+            Step::Ready { peer, v02, service } => {
+                let mut frames = worker(*v02, &[1]);
+                frames.push(SERVICES[usize::from(*service)].to_vec());
+                (*peer, frames)
+            }
+            Step::Request { peer, v02, service } => {
+                let service = SERVICES[usize::from(*service) % 2].to_vec();
+                let frames = if *v02 {
+                    vec![b"MDPC02".to_vec(), vec![1], service, b"x".to_vec()]
+                } else {
+                    vec![vec![], b"MDPC01".to_vec(), service, b"x".to_vec()]
+                };
+                (*peer, frames)
+            }
+            Step::Reply {
+                peer,
+                v02,
+                client,
+                last,
+            } => {
+                let command = match (v02, last) {
+                    (false, _) => 3,
+                    (true, false) => 3,
+                    (true, true) => 4,
+                };
+                let mut frames = worker(*v02, &[command]);
+                frames.extend([name(*client).into_bytes(), vec![], b"r".to_vec()]);
+                (*peer, frames)
+            }
+            Step::Heartbeat { peer, v02 } => (*peer, worker(*v02, &[if *v02 { 5 } else { 4 }])),
+            Step::Disconnect { peer, v02 } => (*peer, worker(*v02, &[if *v02 { 6 } else { 5 }])),
+            Step::Raw { peer, frames } => (*peer, frames.clone()),
+            Step::Wait { .. } => return None,
+        };
+        let parts: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+        h.send(&name(peer), &parts);
+        Some(peer)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever peers do: every message out is well-formed MDP, a worker
+        /// command other than DISCONNECT goes only to a registered worker and never
+        /// after a DISCONNECT to it in the same step, and the queues keep their bounds.
+        #[test]
+        fn the_broker_keeps_its_invariants(steps in proptest::collection::vec(step(), 0..60)) {
+            let mut h = Harness::new();
+            for step in &steps {
+                if let Step::Wait { millis } = step {
+                    // Tick at each deadline on the way, as the socket loop does.
+                    let until = h.now + Duration::from_millis(u64::from(*millis));
+                    while let Some(at) = h.state.next_deadline().filter(|at| *at <= until) {
+                        h.now = at.max(h.now);
+                        h.state.on_tick(h.now);
+                        check(&mut h)?;
+                    }
+                    h.now = until;
+                    continue;
+                }
+                apply(&mut h, step);
+                check(&mut h)?;
+            }
+        }
+    }
+
+    /// The invariants after one input.
+    fn check(h: &mut Harness) -> Result<(), TestCaseError> {
+        let mut disconnected = std::collections::HashSet::new();
+        for (peer, frames) in h.take() {
+            if ClientReply::parse(&frames).is_ok() {
+                continue;
+            }
+            let message = WorkerMessage::parse(&frames);
+            prop_assert!(message.is_ok(), "not MDP: {:?}", frames);
+            match message.map(|m| m.command) {
+                Ok(WorkerCommand::Disconnect) => {
+                    disconnected.insert(peer);
+                }
+                Ok(WorkerCommand::Request { .. } | WorkerCommand::Heartbeat) => {
+                    prop_assert!(!disconnected.contains(&peer), "sent after DISCONNECT");
+                    prop_assert!(
+                        h.state.is_worker(&peer),
+                        "to a non-worker: {:?} {:?}",
+                        peer,
+                        frames
+                    );
+                }
+                other => prop_assert!(false, "the broker sent {:?}", other),
+            }
+        }
+        let stats = h.state.stats();
+        prop_assert!(stats.totals.queued <= 100 + 6);
+        for service in stats.services.values() {
+            prop_assert!(service.queued <= 3 + 6);
+        }
+        prop_assert!(h.state.service_count() as u64 <= stats.totals.workers + stats.totals.queued);
+        Ok(())
+    }
 }
