@@ -24,7 +24,8 @@ precedence.
 Examples:
   purezmq proxy 'xsub@tcp://*:5559' 'xpub@tcp://*:5560'
   purezmq cat 'sub>tcp://127.0.0.1:5560' --subscribe weather
-  purezmq keygen --cert server.key";
+  purezmq keygen --cert server.key
+  purezmq broker 'tcp://*:5555' --curve";
 
 /// ZeroMQ from the shell: proxies, a netcat for every socket type, CURVE keys.
 #[derive(Parser, Debug)]
@@ -55,6 +56,8 @@ enum Command {
     Cat(Box<cli::cat::CatArgs>),
     /// Generate a CURVE key pair, printed or as certificate files.
     Keygen(cli::keygen::KeygenArgs),
+    /// Run a Majordomo broker (MDP/0.1 and 0.2, MMI) with heartbeats and CURVE.
+    Broker(Box<cli::broker::BrokerArgs>),
     /// Print a shell completion script.
     Completions(cli::completions::CompletionsArgs),
 }
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         }
         Command::Proxy(args) => on_runtime(|shutdown| cli::proxy::run(*args, shutdown)),
         Command::Cat(args) => on_runtime(|shutdown| cli::cat::run(*args, shutdown)),
+        Command::Broker(args) => on_runtime(|shutdown| cli::broker::run(*args, shutdown)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

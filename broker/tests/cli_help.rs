@@ -6,7 +6,7 @@ mod cli_util;
 use cli_util::purezmq_cmd;
 use predicates::prelude::*;
 
-const SUBCOMMANDS: [&str; 4] = ["proxy", "cat", "keygen", "completions"];
+const SUBCOMMANDS: [&str; 5] = ["proxy", "cat", "keygen", "broker", "completions"];
 
 #[test]
 fn every_subcommands_help_shows_examples() {

@@ -82,7 +82,9 @@ pub fn secret_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn write_pair(certificate: &Certificate, path: &Path, force: bool) -> Result<(), Failure> {
+/// Writes `certificate` to `path` (public) and `PATH_secret` (both keys, readable
+/// by the owner only); refuses to overwrite either unless `force`.
+pub fn write_pair(certificate: &Certificate, path: &Path, force: bool) -> Result<(), Failure> {
     let secret_path = secret_path(path);
     if !force {
         for existing in [path, secret_path.as_path()] {

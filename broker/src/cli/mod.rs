@@ -1,6 +1,7 @@
 //! The `purezmq` subcommands, one module each, and what they share: exit codes,
 //! durations, signals, security flags and output formats.
 
+pub mod broker;
 pub mod cat;
 pub mod completions;
 pub mod duration;
