@@ -5,7 +5,7 @@ interop tests: MDP/0.1 (RFC 7) and MDP/0.2 (RFC 18) clients and workers, an MMI
 Usage:
   mdp_peer.py client01 --broker EP --service S [--dealer] [--count N] [--timeout MS] FRAME...
   mdp_peer.py worker01 --broker EP --service S [--heartbeat MS] [--liveness N] [--max N]
-                       [--mode echo|upper|fail-after K]
+                       [--mode echo|upper|fail-after K] [--delay MS]
   mdp_peer.py client02 --broker EP --service S [--empty|--no-empty] [--count N] [--timeout MS] FRAME...
   mdp_peer.py worker02 --broker EP --service S [--empty|--no-empty] [--partials K]
                        [--heartbeat MS] [--liveness N] [--max N] [--mode ...]
@@ -341,10 +341,15 @@ def run_worker(args, context, dialect):
                     if mode == "fail-after" and handled >= fail_after:
                         emit("CRASH")
                         os._exit(EXIT_CRASH)
+                    if args.delay:
+                        time.sleep(args.delay / 1000)  # busy: no heartbeats meanwhile
                     for i in range(1, args.partials + 1):
                         send(dialect.command(dialect.partial, client, b"",
                                              f"partial {i}/{args.partials}".encode()))
                     send(dialect.command(dialect.final, client, b"", *answer(mode, body)))
+                    # Brokers need not heartbeat a busy worker: time spent on the
+                    # request does not count as broker silence.
+                    broker_expires = time.monotonic() + heartbeat_s * args.liveness
                     handled += 1
                     if args.max and handled >= args.max:
                         send(dialect.command(dialect.disconnect))
@@ -466,6 +471,8 @@ def parse_args():
                        help="exit after answering N requests (default: never)")
         p.add_argument("--mode", nargs="+", default=["echo"],
                        help="echo, upper, or fail-after K (crash on request K+1)")
+        p.add_argument("--delay", type=int, default=0, metavar="MS",
+                       help="work this long on each request before answering")
 
     client(sub.add_parser("client01", help="MDP/0.1 client"), dealer_choice=True)
     p = sub.add_parser("client02", help="MDP/0.2 client (DEALER)")
