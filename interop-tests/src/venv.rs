@@ -16,19 +16,34 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{LIBZMQ_VERSION, PYZMQ_VERSION};
+use crate::{LIBZMQ_VERSION, MAJORTOMO_VERSION, PYZMQ_VERSION};
 
-/// Written last into a staging environment; its presence means "complete".
+/// Written last into a staging environment, holding [`requirements`]; an
+/// environment whose marker holds them is complete and current.
 const MARKER: &str = "purezmq-complete";
 
+/// What `pip install` puts into the environment, one requirement per line.
+/// majortomo imports `six` without declaring it, hence the extra pin.
+fn requirements() -> String {
+    format!("pyzmq=={PYZMQ_VERSION}\nmajortomo=={MAJORTOMO_VERSION}\nsix==1.17.0\n")
+}
+
+/// Whether `venv` is a complete environment with today's [`requirements`] (one
+/// built for another list, say before majortomo joined, is not).
+fn is_current(venv: &Path) -> bool {
+    fs::read_to_string(venv.join(MARKER)).is_ok_and(|listed| listed == requirements())
+}
+
 /// Returns the path of a Python interpreter that can `import zmq`, with pyzmq
-/// [`PYZMQ_VERSION`] bundling libzmq [`LIBZMQ_VERSION`].
+/// [`PYZMQ_VERSION`] bundling libzmq [`LIBZMQ_VERSION`], and `import majortomo`
+/// ([`MAJORTOMO_VERSION`], a Majordomo MDP/0.2 peer).
 ///
 /// On first use this creates a virtual environment at
 /// `<target dir>/pyzmq-venv` (the target dir is `$CARGO_TARGET_DIR` if set,
 /// else `<workspace>/target`) by running `python3 -m venv` and
-/// `pip install pyzmq==`[`PYZMQ_VERSION`]; later calls, from any thread or
-/// process, reuse it. The base interpreter is `python3` from `PATH`, or
+/// `pip install pyzmq==`[`PYZMQ_VERSION`]` majortomo==`[`MAJORTOMO_VERSION`]` six==1.17.0`;
+/// later calls, from any thread or process, reuse it (an environment made for
+/// another list of packages is rebuilt). The base interpreter is `python3` from `PATH`, or
 /// `$PUREZMQ_PYTHON` if set.
 ///
 /// # Panics
@@ -40,7 +55,7 @@ pub fn python() -> PathBuf {
     PYTHON
         .get_or_init(|| {
             let venv = target_dir().join("pyzmq-venv");
-            if !venv.join(MARKER).is_file() {
+            if !is_current(&venv) {
                 build(&venv);
             }
             interpreter(&venv)
@@ -93,8 +108,8 @@ fn build(venv: &Path) {
                 "--disable-pip-version-check",
                 "--no-input",
             ])
-            .arg(format!("pyzmq=={PYZMQ_VERSION}")),
-        "installing pyzmq (this needs network access to PyPI)",
+            .args(requirements().lines()),
+        "installing pyzmq and majortomo (this needs network access to PyPI)",
     );
     let version = run(
         Command::new(&python).args(["-c", "import zmq; print(zmq.zmq_version())"]),
@@ -106,7 +121,7 @@ fn build(venv: &Path) {
         "pyzmq {PYZMQ_VERSION} bundles libzmq {} but the tests and vectors need {LIBZMQ_VERSION}",
         version.trim()
     );
-    fs::write(staging.join(MARKER), PYZMQ_VERSION)
+    fs::write(staging.join(MARKER), requirements())
         .unwrap_or_else(|e| panic!("could not write the marker in {}: {e}", staging.display()));
 
     publish(staging, venv);
@@ -127,9 +142,9 @@ fn publish(staging: &Path, venv: &Path) {
     if fs::rename(staging, venv).is_ok() {
         return;
     }
-    if !venv.join(MARKER).is_file() {
-        // Something incomplete occupies the name (say, a copy made by hand
-        // or by an older version of this code): set it aside and retry.
+    if !is_current(venv) {
+        // Something incomplete or outdated occupies the name (say, a copy made
+        // by hand or by an older version of this code): set it aside and retry.
         let aside = venv.with_file_name(unique_name("pyzmq-venv.stale"));
         if fs::rename(venv, &aside).is_ok() {
             let _ = fs::remove_dir_all(&aside);
@@ -138,7 +153,7 @@ fn publish(staging: &Path, venv: &Path) {
             return;
         }
         assert!(
-            venv.join(MARKER).is_file(),
+            is_current(venv),
             "could not move {} to {}",
             staging.display(),
             venv.display()

@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use purezmq_interop_tests::{LIBZMQ_VERSION, PYZMQ_VERSION, PyPeer, python};
+use purezmq_interop_tests::{LIBZMQ_VERSION, MAJORTOMO_VERSION, PYZMQ_VERSION, PyPeer, python};
 
 /// First use may create the environment, which downloads pyzmq.
 const STARTUP: Duration = Duration::from_secs(60);
@@ -25,6 +25,28 @@ fn python_imports_zmq_with_libzmq_4_3_5() {
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "4.3.5");
     assert_eq!(LIBZMQ_VERSION, "4.3.5");
+}
+
+/// majortomo (for `majortomo_peer.py`) is in the same environment and imports,
+/// which needs the `six` that it uses without declaring.
+#[test]
+fn python_imports_majortomo() {
+    let output = Command::new(python())
+        .args([
+            "-c",
+            "import importlib.metadata as m, majortomo; print(m.version('majortomo'))",
+        ])
+        .output()
+        .expect("the venv's python should start");
+    assert!(
+        output.status.success(),
+        "import majortomo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        MAJORTOMO_VERSION
+    );
 }
 
 #[test]
