@@ -5,12 +5,16 @@
 //! - [`clone`]: the guide's Clone pattern (model five): a key-value store shared by
 //!   snapshot, publish and collect, with TTLs and trees of relays.
 //! - [`mdp`]: the Majordomo Protocol, MDP/0.1 and MDP/0.2, and MMI, as pure functions.
+//! - [`client`] and [`worker`]: Majordomo clients (retries, failover, partial replies)
+//!   and workers (heartbeats, reconnects, several brokers), async and blocking.
 //! - [`spec`]: socket specs such as `xsub@tcp://*:5559` or `dealer>tcp://host:5560`,
 //!   as the command line takes them.
 //! - [`sockopt`]: socket options by their libzmq names and in libzmq's units.
 
+pub mod client;
 pub mod clone;
 pub mod mdp;
 pub mod proxy;
 pub mod sockopt;
 pub mod spec;
+pub mod worker;
