@@ -53,7 +53,7 @@
 //! # }
 //! ```
 //!
-//! [`BlockingClient`](crate::client::BlockingClient) does the same for programs
+//! [`BlockingClient`] does the same for programs
 //! without async.
 
 use std::sync::{Arc, LazyLock};

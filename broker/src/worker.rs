@@ -449,7 +449,12 @@ impl Session {
                     }
                     self.send(socket, WorkerCommand::Heartbeat).await;
                 }
-                (client, body) = async { busy.as_mut().expect("guarded by the branch condition").await }, if busy.is_some() => {
+                (client, body) = async {
+                    match busy.as_mut() {
+                        Some(answer) => answer.await,
+                        None => std::future::pending().await,
+                    }
+                }, if busy.is_some() => {
                     busy = None;
                     liveness = settings.liveness;
                     self.send(socket, WorkerCommand::Reply { kind: ReplyKind::Final, client, body }).await;
