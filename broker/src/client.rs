@@ -78,7 +78,7 @@ pub const DEFAULT_RETRIES: u32 = 3;
 pub enum ClientError {
     /// No reply came within the timeout, on any attempt.
     #[error(
-        "no reply from service {service:?} within {after:?}, {attempts} attempt(s); is a broker running with a worker for it?"
+        "no reply from service {service:?} after {attempts} attempt(s) of {after:?}; is a broker running, with a worker for the service?"
     )]
     Timeout {
         /// The service asked for, lossily as text.
