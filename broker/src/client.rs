@@ -310,6 +310,12 @@ impl Connection {
         Ok(socket)
     }
 
+    /// Drops the socket, and what it still queued or has yet to receive, staying
+    /// with the same endpoint.
+    fn reset(&mut self) {
+        self.socket = None;
+    }
+
     /// Drops the socket (and what it still queued) and moves to the next endpoint.
     fn fail_over(&mut self, settings: &Settings) {
         if let Some(socket) = self.socket.take() {
@@ -510,6 +516,21 @@ struct Exchange {
     /// Whether a PARTIAL has arrived (then no more retries).
     answered: bool,
     done: bool,
+}
+
+impl Drop for Exchange {
+    /// A request abandoned before its FINAL (the stream dropped, the future of
+    /// `request` cancelled) may still be answered: its socket goes with it, so that
+    /// the late reply cannot be taken for the next request's.
+    fn drop(&mut self) {
+        if !self.done
+            && self.deadline.is_some()
+            && let Some(connection) = self.guard.as_mut()
+        {
+            tracing::debug!(service = ?self.service, "request abandoned; dropping its socket");
+            connection.reset();
+        }
+    }
 }
 
 /// How a wait for a reply ended.

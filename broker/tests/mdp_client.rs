@@ -405,3 +405,30 @@ fn the_blocking_client_requests_from_a_plain_thread() {
     assert_eq!(seen, [ReplyKind::Final]);
     assert_eq!(body, [Bytes::from_static(b"hi")]);
 }
+
+#[tokio::test]
+async fn an_abandoned_request_cannot_answer_the_next_one() {
+    let broker = FakeBroker::bind();
+    let client = client(&[&broker.endpoint], LIMIT, 0);
+    let abandoned = tokio::spawn({
+        let client = client.clone();
+        async move { client.request("echo", frames(&[b"old"])).await }
+    });
+    let old = broker.recv().await;
+    abandoned.abort();
+    let _ = abandoned.await;
+    let next = tokio::spawn({
+        let client = client.clone();
+        async move { client.request("echo", frames(&[b"new"])).await }
+    });
+    let new = broker.recv().await;
+    assert_ne!(new[0], old[0], "the abandoned request's socket is gone");
+    // The late reply to the old request goes nowhere; the new one is answered.
+    broker
+        .send(&old[0], &frames(&[b"", b"MDPC01", b"echo", b"old"]))
+        .await;
+    broker
+        .send(&new[0], &frames(&[b"", b"MDPC01", b"echo", b"new"]))
+        .await;
+    assert_eq!(next.await.unwrap().unwrap(), frames(&[b"new"]));
+}
