@@ -738,7 +738,6 @@ impl BlockingClient {
 
     /// See [`Client::reconnect`].
     pub fn reconnect(&self) -> Result<(), ClientError> {
-        let _runtime = RUNTIME.enter();
         RUNTIME.block_on(self.inner.reconnect())
     }
 }

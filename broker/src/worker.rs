@@ -15,7 +15,10 @@
 //!   the handler runs the broker may be silent, so a busy worker does not count;
 //! - a DISCONNECT from the broker is obeyed the same way: the request being handled,
 //!   if any, is abandoned (the broker has forgotten it), the socket closed, and the
-//!   worker registers again on a new one.
+//!   worker registers again on a new one;
+//! - so is a broken connection (a broker restart): the broker that comes back knows
+//!   nothing of this worker, so it registers again at once rather than after
+//!   `liveness` heartbeats.
 //!
 //! One worker can serve several brokers, one socket and one task each, all calling
 //! the same handler: that is how a deployment grows past one broker. Each broker
@@ -435,6 +438,13 @@ impl Session {
                     Some(event) if event.kind == EventKind::HandshakeSucceeded => {
                         tracing::info!(endpoint = %self.endpoint, service = ?settings.service, "worker registered");
                         self.emit(WorkerEvent::Registered { endpoint: self.endpoint.to_string() });
+                    }
+                    Some(event) if event.kind == EventKind::Disconnected => {
+                        // A broker that comes back (a restart) has forgotten this
+                        // worker, and a reply on a new connection would come from a
+                        // stranger: register afresh on a new socket.
+                        tracing::info!(endpoint = %self.endpoint, "the connection to the broker broke");
+                        return Ended::Reconnect("the connection to the broker broke");
                     }
                     Some(_) => {}
                     None => monitoring = false,

@@ -387,3 +387,38 @@ fn the_blocking_worker_runs_a_plain_closure() {
     stop.send(()).unwrap();
     thread.join().unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_restarted_broker_gets_a_new_ready_at_once() {
+    let broker = FakeBroker::bind();
+    let endpoint = broker.endpoint.clone();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    // Heartbeats far apart: the READY must not wait for the broker to go silent.
+    let worker = Worker::new(&endpoint, "echo")
+        .heartbeat(Duration::from_secs(30))
+        .reconnect_delay(Duration::from_millis(50))
+        .on_event({
+            let events = Arc::clone(&events);
+            move |event| events.lock().unwrap().push(event)
+        });
+    let (stop, task) = start(worker, echo);
+    let first = broker.recv().await;
+    assert_eq!(first[1..], frames(&[b"", b"MDPW01", &[1], b"echo"]));
+    broker.router.close().await;
+    let restarted = purezmq::Socket::new(purezmq::SocketType::Router);
+    restarted.bind(&endpoint).unwrap();
+    let again = tokio::time::timeout(Duration::from_secs(10), restarted.recv())
+        .await
+        .expect("no READY after the restart")
+        .unwrap();
+    assert_eq!(
+        again.frames()[1..],
+        frames(&[b"", b"MDPW01", &[1], b"echo"])
+    );
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+    assert!(events.lock().unwrap().contains(&WorkerEvent::Reconnecting {
+        endpoint,
+        reason: "the connection to the broker broke",
+    }));
+}
