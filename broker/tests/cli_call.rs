@@ -106,7 +106,7 @@ fn call_retries_on_the_next_broker_by_default() {
         "echo",
         "x",
         "--timeout",
-        "500ms",
+        "2s",
         "--broker",
         &dead,
         "--broker",

@@ -156,7 +156,10 @@ async fn a_partial_in_01_is_a_typed_error() {
 #[tokio::test]
 async fn an_idle_worker_sends_heartbeats() {
     let broker = FakeBroker::bind();
-    let worker = Worker::new(&broker.endpoint, "echo").heartbeat(Duration::from_millis(100));
+    // A liveness that a loaded machine cannot exhaust between our answers.
+    let worker = Worker::new(&broker.endpoint, "echo")
+        .heartbeat(Duration::from_millis(100))
+        .liveness(50);
     let (stop, task) = start(worker, echo);
     let ready = broker.recv().await;
     for _ in 0..3 {
