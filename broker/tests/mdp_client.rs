@@ -338,7 +338,7 @@ async fn a_timeout_after_a_partial_ends_the_stream_without_a_retry() {
     let client = Client::builder()
         .endpoint(&broker.endpoint)
         .version(Version::V02)
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(1))
         .retries(3)
         .build()
         .unwrap();
