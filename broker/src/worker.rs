@@ -18,7 +18,10 @@
 //!   worker registers again on a new one;
 //! - so is a broken connection (a broker restart): the broker that comes back knows
 //!   nothing of this worker, so it registers again at once rather than after
-//!   `liveness` heartbeats.
+//!   `liveness` heartbeats;
+//! - a handler that panics is treated as a worker that crashed and restarted: no
+//!   reply, and a new registration on a new socket (the broker reports the worker
+//!   lost mid-request, and the client's retry goes to a worker again).
 //!
 //! One worker can serve several brokers, one socket and one task each, all calling
 //! the same handler: that is how a deployment grows past one broker. Each broker
@@ -48,11 +51,13 @@
 //! [`BlockingWorker`] runs a plain `FnMut(Vec<Bytes>) -> Vec<Bytes>` instead.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use purezmq::monitor::EventKind;
 use purezmq::{Message, Options, Socket, SocketType};
 use thiserror::Error;
@@ -320,7 +325,8 @@ impl Worker {
 }
 
 /// A handler's answer on its way.
-type Busy = Pin<Box<dyn Future<Output = (Bytes, Vec<Bytes>)> + Send>>;
+/// `None` when the handler panicked.
+type Busy = Pin<Box<dyn Future<Output = (Bytes, Option<Vec<Bytes>>)> + Send>>;
 
 /// How one connection to a broker ended.
 enum Ended {
@@ -467,6 +473,12 @@ impl Session {
                 }, if busy.is_some() => {
                     busy = None;
                     liveness = settings.liveness;
+                    let Some(body) = body else {
+                        // As a worker process that crashed and restarted: the
+                        // broker sees this worker go and a new one come.
+                        tracing::error!(endpoint = %self.endpoint, "the handler panicked; registering again on a new socket");
+                        return Ended::Reconnect("the handler panicked");
+                    };
                     self.send(socket, WorkerCommand::Reply { kind: ReplyKind::Final, client, body }).await;
                 }
                 received = socket.recv() => {
@@ -503,7 +515,10 @@ impl Session {
                             };
                             let handler = Arc::clone(handler);
                             busy = Some(Box::pin(async move {
-                                (client, handler.handle(request).await)
+                                let answer = AssertUnwindSafe(handler.handle(request))
+                                    .catch_unwind()
+                                    .await;
+                                (client, answer.ok())
                             }));
                         }
                         WorkerCommand::Heartbeat => {}
@@ -572,10 +587,11 @@ impl BlockingWorker {
                     handler(request.body)
                 })
                 .await;
-                answer.unwrap_or_else(|error| {
-                    tracing::error!(%error, "the worker's handler panicked; replying with no frames");
-                    Vec::new()
-                })
+                match answer {
+                    Ok(body) => body,
+                    // Handled as an async handler's panic is (see Worker).
+                    Err(error) => std::panic::resume_unwind(error.into_panic()),
+                }
             }
         };
         crate::client::RUNTIME.block_on(self.worker.run(handler, shutdown))

@@ -425,3 +425,36 @@ async fn a_restarted_broker_gets_a_new_ready_at_once() {
         reason: "the connection to the broker broke",
     }));
 }
+
+#[tokio::test]
+async fn a_handler_that_panics_is_a_crashed_worker_that_registers_again() {
+    let broker = FakeBroker::bind();
+    let worker =
+        Worker::new(&broker.endpoint, "fragile").reconnect_delay(Duration::from_millis(50));
+    let handler = |request: Request| async move {
+        assert!(request.body != frames(&[b"boom"]), "the handler gives up");
+        request.body
+    };
+    let (stop, task) = start(worker, handler);
+    let first = broker.recv().await;
+    broker
+        .send(
+            &first[0],
+            &frames(&[b"", b"MDPW01", &[2], b"c", b"", b"boom"]),
+        )
+        .await;
+    // No reply: a new READY from a new socket instead.
+    let again = recv_skipping_heartbeats(&broker, &[4]).await;
+    assert_eq!(again[1..], frames(&[b"", b"MDPW01", &[1], b"fragile"]));
+    assert_ne!(again[0], first[0]);
+    broker
+        .send(
+            &again[0],
+            &frames(&[b"", b"MDPW01", &[2], b"c", b"", b"fine"]),
+        )
+        .await;
+    let reply = recv_skipping_heartbeats(&broker, &[4]).await;
+    assert_eq!(reply[6..], frames(&[b"fine"]));
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
