@@ -7,15 +7,19 @@
 //! - [`mdp`]: the Majordomo Protocol, MDP/0.1 and MDP/0.2, and MMI, as pure functions.
 //! - [`broker`]: the Majordomo broker: a sans-IO state machine, its ROUTER loop, a
 //!   policy hook and counters.
+//! - [`client`] and [`worker`]: Majordomo clients (retries, failover, partial replies)
+//!   and workers (heartbeats, reconnects, several brokers), async and blocking.
 //! - [`spec`]: socket specs such as `xsub@tcp://*:5559` or `dealer>tcp://host:5560`,
 //!   as the command line takes them.
 //! - [`titanic`]: Titanic (RFC 9), requests kept on disk until their service replies.
 //! - [`sockopt`]: socket options by their libzmq names and in libzmq's units.
 
 pub mod broker;
+pub mod client;
 pub mod clone;
 pub mod mdp;
 pub mod proxy;
 pub mod sockopt;
 pub mod spec;
 pub mod titanic;
+pub mod worker;

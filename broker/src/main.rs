@@ -25,9 +25,12 @@ Examples:
   purezmq proxy 'xsub@tcp://*:5559' 'xpub@tcp://*:5560'
   purezmq cat 'sub>tcp://127.0.0.1:5560' --subscribe weather
   purezmq keygen --cert server.key
-  purezmq broker 'tcp://*:5555' --curve";
+  purezmq broker 'tcp://*:5555' --curve
+  purezmq echo                  # a Majordomo worker at the broker on :5555
+  purezmq call echo hello";
 
-/// ZeroMQ from the shell: proxies, a netcat for every socket type, CURVE keys.
+/// ZeroMQ from the shell: proxies, a netcat for every socket type, CURVE keys,
+/// Majordomo requests and workers.
 #[derive(Parser, Debug)]
 #[command(
     name = "purezmq",
@@ -54,6 +57,10 @@ enum Command {
     Proxy(Box<cli::proxy::ProxyArgs>),
     /// Send and receive messages on any socket type (a nanocat / zmqc).
     Cat(Box<cli::cat::CatArgs>),
+    /// Send one request to a Majordomo service through a broker and print the reply.
+    Call(Box<cli::call::CallArgs>),
+    /// A Majordomo worker that answers each request with its own frames.
+    Echo(Box<cli::echo::EchoArgs>),
     /// Generate a CURVE key pair, printed or as certificate files.
     Keygen(cli::keygen::KeygenArgs),
     /// Run a Majordomo broker (MDP/0.1 and 0.2, MMI) with heartbeats and CURVE.
@@ -74,6 +81,8 @@ fn main() -> ExitCode {
         Command::Proxy(args) => on_runtime(|shutdown| cli::proxy::run(*args, shutdown)),
         Command::Cat(args) => on_runtime(|shutdown| cli::cat::run(*args, shutdown)),
         Command::Broker(args) => on_runtime(|shutdown| cli::broker::run(*args, shutdown)),
+        Command::Call(args) => on_runtime(|shutdown| cli::call::run(*args, shutdown)),
+        Command::Echo(args) => on_runtime(|shutdown| cli::echo::run(*args, shutdown)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,9 +2,11 @@
 //! durations, signals, security flags and output formats.
 
 pub mod broker;
+pub mod call;
 pub mod cat;
 pub mod completions;
 pub mod duration;
+pub mod echo;
 pub mod format;
 pub mod keygen;
 pub mod proxy;
@@ -24,15 +26,18 @@ pub enum Failure {
     Usage(String),
     /// Exit 3: nothing arrived, or nothing could be sent, within `--timeout`.
     Timeout(String),
+    /// Exit 4: the broker knows no worker for the service asked (`call --check`).
+    NoWorker(String),
 }
 
 impl Failure {
-    /// The exit code: 1, 2 or 3.
+    /// The exit code: 1, 2, 3 or 4.
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Runtime(_) => 1,
             Failure::Usage(_) => 2,
             Failure::Timeout(_) => 3,
+            Failure::NoWorker(_) => 4,
         }
     }
 
@@ -50,9 +55,10 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Runtime(message) | Failure::Usage(message) | Failure::Timeout(message) => {
-                f.write_str(message)
-            }
+            Failure::Runtime(message)
+            | Failure::Usage(message)
+            | Failure::Timeout(message)
+            | Failure::NoWorker(message) => f.write_str(message),
         }
     }
 }
@@ -64,4 +70,5 @@ Exit codes:
   1  run-time failure (e.g. bind failed: address in use; a certificate unreadable)
   2  bad usage (a bad flag, socket spec or option; the message says what to type)
   3  timeout (nothing arrived or could be sent within --timeout)
+  4  no worker: the broker knows none for the service (purezmq call --check)
   130  a second Ctrl-C while sockets were still lingering";

@@ -378,7 +378,7 @@ fn load_keypair(path: &Path, flag: &str) -> Result<KeyPair, Failure> {
 }
 
 /// A Z85 public key, or the public key of a certificate file.
-fn load_public_key(text: &str, flag: &str) -> Result<PublicKey, Failure> {
+pub fn load_public_key(text: &str, flag: &str) -> Result<PublicKey, Failure> {
     if text.len() == 40
         && let Ok(key) = PublicKey::from_z85(text)
     {
