@@ -318,3 +318,80 @@ fn help_shows_examples_and_exit_code_4() {
         .success()
         .stdout(predicate::str::contains("4  no worker"));
 }
+
+/// `purezmq broker` on a free port, and its endpoint once it listens.
+fn real_broker() -> (Running, String) {
+    let port = free_port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let broker = Running::start(&["broker", &endpoint, "--heartbeat", "250ms"]);
+    cli_util::wait_listening(port);
+    (broker, endpoint)
+}
+
+/// Runs `purezmq call ARGS --check` until the worker has registered (exit 0), and
+/// gives its stdout.
+fn call_once_registered(args: &[&str]) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let output = purezmq()
+            .args(["call", "--check"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        match output.status.code() {
+            Some(0) => return String::from_utf8(output.stdout).unwrap(),
+            Some(4) if start.elapsed() < LIMIT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            _ => panic!(
+                "purezmq call exited with {}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        }
+    }
+}
+
+#[test]
+fn broker_echo_and_call_in_three_processes() {
+    let (broker, endpoint) = real_broker();
+    let echo = Running::start(&["echo", "--broker", &endpoint, "--heartbeat", "250ms"]);
+    assert_eq!(
+        call_once_registered(&["echo", "hello", "world", "--broker", &endpoint]),
+        "hello world\n"
+    );
+    // No worker for this one: exit 4.
+    purezmq_cmd()
+        .args(["call", "nobody", "--check", "--broker", &endpoint])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(
+            "no worker offers service \"nobody\"",
+        ));
+    echo.signal("TERM");
+    assert!(echo.succeeds(LIMIT).starts_with("worker ready: echo on "));
+    drop(broker);
+}
+
+#[test]
+fn partials_from_purezmq_echo_reach_purezmq_call_through_the_broker() {
+    let (broker, endpoint) = real_broker();
+    let echo = Running::start(&[
+        "echo",
+        "--broker",
+        &endpoint,
+        "--mdp",
+        "0.2",
+        "--partials",
+        "2",
+        "--heartbeat",
+        "250ms",
+    ]);
+    assert_eq!(
+        call_once_registered(&["echo", "hi", "--mdp", "0.2", "--broker", &endpoint]),
+        "hi\nhi\nhi\n"
+    );
+    drop(echo);
+    drop(broker);
+}
