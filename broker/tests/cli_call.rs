@@ -395,3 +395,42 @@ fn partials_from_purezmq_echo_reach_purezmq_call_through_the_broker() {
     drop(echo);
     drop(broker);
 }
+
+#[test]
+fn call_and_echo_through_a_curve_broker_with_its_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("broker.key");
+    let cert = cert.to_str().unwrap();
+    let port = free_port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let broker = Running::start(&["broker", &endpoint, "--curve", "--cert", cert]);
+    cli_util::wait_listening(port);
+    // The broker writes its certificate before it binds.
+    let echo = Running::start(&["echo", "--broker", &endpoint, "--server-key", cert]);
+    assert_eq!(
+        call_once_registered(&[
+            "echo",
+            "secret",
+            "--broker",
+            &endpoint,
+            "--server-key",
+            cert
+        ]),
+        "secret\n"
+    );
+    // Without the key the broker does not answer: CURVE refuses the handshake.
+    purezmq_cmd()
+        .args([
+            "call",
+            "echo",
+            "x",
+            "--broker",
+            &endpoint,
+            "--timeout",
+            "500ms",
+        ])
+        .assert()
+        .code(3);
+    drop(echo);
+    drop(broker);
+}
