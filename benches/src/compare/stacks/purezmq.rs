@@ -9,8 +9,8 @@ use purezmq::{Message, Options, Security, Socket, SocketType};
 use purezmq_broker::proxy::Proxy;
 
 use super::{
-    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP,
-    check_size, inproc_runtime, next_peer_deadline, runtime,
+    BYE, Bind, Broker, BrokerReady, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles,
+    SubReport, WARM_UP, check_size, inproc_runtime, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -328,24 +328,56 @@ impl Roles for Purezmq {
                 }
             };
             ready(&bound, None);
-            let proxy = Proxy::new(frontend, backend);
-            let handle = proxy.handle();
-            let run = proxy.run();
-            tokio::pin!(run);
-            tokio::select! {
-                result = &mut run => Err(match result {
-                    Ok(()) => "the proxy stopped before the run ended".to_owned(),
-                    Err(e) => e.to_string(),
-                }),
-                () = control::wait_stop_async() => {
-                    handle.terminate();
-                    // It stops at once; the run is over either way.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), run).await;
-                    Ok(())
+            proxy_until_stopped(frontend, backend).await
+        });
+        runtime.shutdown_background();
+        result
+    }
+
+    fn broker(&self, broker: Broker, ready: BrokerReady) -> Result<(), String> {
+        let runtime = runtime()?;
+        let result = runtime.block_on(async {
+            let bind = Bind::Tcp.zmq_endpoint();
+            match broker {
+                Broker::Queue => {
+                    let frontend = Socket::new(SocketType::Router);
+                    let backend = Socket::new(SocketType::Dealer);
+                    frontend.bind(&bind).map_err(text)?;
+                    backend.bind(&bind).map_err(text)?;
+                    ready(&frontend.last_endpoint(), Some(&backend.last_endpoint()));
+                    proxy_until_stopped(frontend, backend).await
                 }
+                Broker::Majordomo => majordomo_until_stopped(&bind, ready).await,
             }
         });
         runtime.shutdown_background();
         result
     }
+}
+
+/// Runs `purezmq_broker::proxy::Proxy` between `frontend` and `backend` until
+/// `STOP`.
+async fn proxy_until_stopped(frontend: Socket, backend: Socket) -> Result<(), String> {
+    let proxy = Proxy::new(frontend, backend);
+    let handle = proxy.handle();
+    let run = proxy.run();
+    tokio::pin!(run);
+    tokio::select! {
+        result = &mut run => Err(match result {
+            Ok(()) => "the proxy stopped before the run ended".to_owned(),
+            Err(e) => e.to_string(),
+        }),
+        () = control::wait_stop_async() => {
+            handle.terminate();
+            // It stops at once; the run is over either way.
+            let _ = tokio::time::timeout(Duration::from_secs(1), run).await;
+            Ok(())
+        }
+    }
+}
+
+/// Runs `purezmq_broker::broker`, bound to `bind`, until `STOP`.
+async fn majordomo_until_stopped(bind: &str, ready: BrokerReady<'_>) -> Result<(), String> {
+    let _ = (bind, ready);
+    Err("purezmq's Majordomo broker (purezmq_broker::broker) is not on this branch yet".to_owned())
 }
