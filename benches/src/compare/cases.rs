@@ -176,6 +176,11 @@ impl Kind {
                 broker: Broker::Queue,
                 ..
             } => vec![Stack::Purezmq, Stack::Libzmq],
+            // Written here over purezmq sockets, a reference for purezmq's broker.
+            Kind::Brokered {
+                broker: Broker::LoadBalancer,
+                ..
+            } => vec![Stack::Purezmq],
             Kind::Brokered {
                 broker: Broker::Majordomo,
                 ..
@@ -220,7 +225,7 @@ pub fn all(idle_peers: usize, many_peers: usize) -> Vec<Case> {
         }
     }
     for (workers, clients) in BROKER_SHAPES {
-        for broker in [Broker::Majordomo, Broker::Queue] {
+        for broker in [Broker::Majordomo, Broker::LoadBalancer, Broker::Queue] {
             kinds.push(Kind::Brokered {
                 broker,
                 workers,

@@ -33,6 +33,9 @@ pub enum Dialect {
     /// it back; a worker receives `[client, empty, body]` and echoes it, as a REP
     /// would (the queue's ROUTER adds and removes the client's routing id).
     Queue,
+    /// Through a load-balancing queue: as [`Dialect::Queue`], and a worker says
+    /// `[empty, READY]` first.
+    LoadBalanced,
     /// MDP/0.1 (RFC 7), every message after an empty frame.
     Mdp01,
     /// MDP/0.2 as majortomo 0.2.0 speaks it, which departs from RFC 18 on the
@@ -47,6 +50,7 @@ impl Dialect {
     pub fn key(self) -> &'static str {
         match self {
             Dialect::Queue => "queue",
+            Dialect::LoadBalanced => "lb-queue",
             Dialect::Mdp01 => "mdp-0.1",
             Dialect::Majortomo => "majortomo",
         }
@@ -54,9 +58,14 @@ impl Dialect {
 
     /// The dialect named `key`.
     pub fn parse(key: &str) -> Option<Dialect> {
-        [Dialect::Queue, Dialect::Mdp01, Dialect::Majortomo]
-            .into_iter()
-            .find(|d| d.key() == key)
+        [
+            Dialect::Queue,
+            Dialect::LoadBalanced,
+            Dialect::Mdp01,
+            Dialect::Majortomo,
+        ]
+        .into_iter()
+        .find(|d| d.key() == key)
     }
 
     /// What the clients and workers speak to `stack`'s `broker`: majortomo knows
@@ -65,15 +74,16 @@ impl Dialect {
     pub fn of(stack: Stack, broker: Broker) -> Dialect {
         match (broker, stack) {
             (Broker::Queue, _) => Dialect::Queue,
+            (Broker::LoadBalancer, _) => Dialect::LoadBalanced,
             (Broker::Majordomo, Stack::Majortomo) => Dialect::Majortomo,
             (Broker::Majordomo, _) => Dialect::Mdp01,
         }
     }
 
-    /// The MDP version, `None` for the queue.
+    /// The MDP version, `None` for the queues.
     fn version(self) -> Option<Version> {
         match self {
-            Dialect::Queue => None,
+            Dialect::Queue | Dialect::LoadBalanced => None,
             Dialect::Mdp01 => Some(Version::V01),
             Dialect::Majortomo => Some(Version::V02),
         }
@@ -82,7 +92,7 @@ impl Dialect {
     /// A client's request carrying `body`.
     fn request(self, body: Bytes) -> Vec<Bytes> {
         match self {
-            Dialect::Queue => vec![Bytes::new(), body],
+            Dialect::Queue | Dialect::LoadBalanced => vec![Bytes::new(), body],
             Dialect::Mdp01 => ClientRequest {
                 version: Version::V01,
                 framing: Framing::Delimited,
@@ -103,7 +113,7 @@ impl Dialect {
     /// The body of the final reply a client received.
     fn reply_body(self, frames: &[Bytes]) -> Result<Bytes, String> {
         match self {
-            Dialect::Queue => match frames {
+            Dialect::Queue | Dialect::LoadBalanced => match frames {
                 [empty, body] if empty.is_empty() => Ok(body.clone()),
                 _ => Err(format!("a queue reply of {} frames", frames.len())),
             },
@@ -324,9 +334,14 @@ struct Worker {
 }
 
 impl Worker {
-    /// Offers [`SERVICE`] to a Majordomo broker (nothing to do for a queue).
+    /// Offers [`SERVICE`] to a Majordomo broker, says `READY` to a load-balancing
+    /// queue (nothing to do for a plain one).
     async fn register(&self) -> Result<(), String> {
         let Some(version) = self.dialect.version() else {
+            if self.dialect == Dialect::LoadBalanced {
+                let hello = vec![Bytes::new(), Bytes::from_static(b"READY")];
+                self.socket.send(hello).await.map_err(text)?;
+            }
             return Ok(());
         };
         self.send(
@@ -354,7 +369,8 @@ impl Worker {
     async fn run(self) -> Result<(), String> {
         let Some(version) = self.dialect.version() else {
             loop {
-                // [client id, empty, body]: back the way it came.
+                // [client id, empty, body] from a queue, [empty, client id, empty,
+                // body] from a load-balancing one: back the way it came.
                 let message = self.socket.recv().await.map_err(text)?;
                 self.socket.send(message).await.map_err(text)?;
             }

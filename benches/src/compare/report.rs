@@ -218,7 +218,14 @@ const GROUPS: &[Group] = &[
                 (workers) proxy, no protocol, round robin instead of least recently used: \
                 purezmq's `purezmq_broker::proxy::Proxy` and libzmq 4.3.4's `zmq_proxy`; \
                 clients send [empty, body] as a REQ would and workers echo [client, empty, \
-                body] as a REP would. Broker CPU is the broker process's alone (a Python \
+                body] as a REP would. A queue hands a worker as many requests as arrive, \
+                which it echoes in batches; a Majordomo broker gives each worker one \
+                request at a time, so with fewer workers than clients every request costs \
+                a broker → worker → broker trip of its own. `lb-queue` rows show that \
+                limit without MDP: the guide's load-balancing broker (a ROUTER frontend, a \
+                ROUTER backend, one request per worker, least recently used first), \
+                written in the benches crate over purezmq sockets in batches as purezmq's \
+                broker works. Broker CPU is the broker process's alone (a Python \
                 broker's child included) per million requests; CPU (all) and peak RSS add \
                 the clients and workers. `÷ purezmq queue` is this row's req/s over \
                 purezmq's queue's with as many workers and clients, in the same run; \
@@ -860,6 +867,13 @@ fn against_queue(results: &Results, share: f64) -> (Verdict, String) {
             workers,
             clients,
         };
+        let balanced = Kind::Brokered {
+            broker: Broker::LoadBalancer,
+            workers,
+            clients,
+        };
+        let one_at_a_time = ours(&balanced, Metric::RequestsPerSec)
+            .map_or(String::new(), |lb| format!(", lb-queue {}", count(lb)));
         let label = size_label(&broker);
         let ran = results.of(&broker).map(|o| o.contains_key(&Stack::Purezmq));
         match (
@@ -871,7 +885,7 @@ fn against_queue(results: &Results, share: f64) -> (Verdict, String) {
                 failed |= ratio < share;
                 details.push(format!(
                     "{label}: {} vs {} req/s through the queue ({:.0}%; broker CPU {} vs {} \
-                     s / M req)",
+                     s / M req{one_at_a_time})",
                     count(brokered),
                     count(queued),
                     100.0 * ratio,

@@ -183,6 +183,12 @@ pub enum Broker {
     /// A plain queue: a proxy between a ROUTER frontend (the clients) and a DEALER
     /// backend (the workers), round robin, no protocol: the limit for any broker.
     Queue,
+    /// A load-balancing queue (the guide's load-balancing broker): a ROUTER
+    /// frontend and a ROUTER backend, each worker given one request at a time, the
+    /// least recently used idle worker first, no protocol: the limit for a broker
+    /// that, like every Majordomo broker, never gives a worker a second request
+    /// before its reply.
+    LoadBalancer,
 }
 
 impl Broker {
@@ -191,12 +197,13 @@ impl Broker {
         match self {
             Broker::Majordomo => "mdp",
             Broker::Queue => "queue",
+            Broker::LoadBalancer => "lb-queue",
         }
     }
 
     /// The broker named `key`.
     pub fn parse(key: &str) -> Option<Broker> {
-        [Broker::Majordomo, Broker::Queue]
+        [Broker::Majordomo, Broker::Queue, Broker::LoadBalancer]
             .into_iter()
             .find(|b| b.key() == key)
     }
@@ -343,10 +350,11 @@ pub trait Roles {
     fn proxy(&self, device: Device, endpoint: &str, ready: Ready) -> Result<(), String>;
 
     /// Runs the stack's own `broker` over tcp until `STOP`, announcing the endpoint
-    /// the clients connect to and, for a [`Broker::Queue`], the backend the workers
-    /// connect to. A queue binds a ROUTER frontend and
-    /// a DEALER backend and runs the library's proxy between them; a Majordomo
-    /// broker binds one ROUTER for both. A stack without such a broker says so.
+    /// the clients connect to and, for a queue, the backend the workers connect
+    /// to. A queue binds a ROUTER frontend and a DEALER backend and runs the
+    /// library's proxy between them; a load-balancing queue binds two ROUTERs; a
+    /// Majordomo broker binds one ROUTER for both. A stack without such a broker
+    /// says so.
     fn broker(&self, broker: Broker, ready: BrokerReady) -> Result<(), String>;
 }
 

@@ -1,6 +1,7 @@
 //! purezmq's roles: `purezmq::Socket` on the tokio runtime
 //! [`runtime`] builds.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -347,6 +348,17 @@ impl Roles for Purezmq {
                     ready(&frontend.last_endpoint(), Some(&backend.last_endpoint()));
                     proxy_until_stopped(frontend, backend).await
                 }
+                Broker::LoadBalancer => {
+                    let frontend = Socket::new(SocketType::Router);
+                    let backend = Socket::new(SocketType::Router);
+                    frontend.bind(&bind).map_err(text)?;
+                    backend.bind(&bind).map_err(text)?;
+                    ready(&frontend.last_endpoint(), Some(&backend.last_endpoint()));
+                    tokio::select! {
+                        result = load_balance(&frontend, &backend) => result,
+                        () = control::wait_stop_async() => Ok(()),
+                    }
+                }
                 Broker::Majordomo => majordomo_until_stopped(&bind, ready).await,
             }
         });
@@ -374,6 +386,63 @@ async fn proxy_until_stopped(frontend: Socket, backend: Socket) -> Result<(), St
             Ok(())
         }
     }
+}
+
+/// The most messages a load-balancing queue takes from a socket at once.
+const LOAD_BALANCER_BATCH: usize = 1000;
+
+/// The guide's load-balancing broker over purezmq sockets, in batches as purezmq's
+/// Majordomo broker works: a worker says `[empty, READY]` once, then echoes; each
+/// gets one request at a time, the least recently used idle worker first, and a
+/// request waits in the frontend's queue while no worker is idle. The frontend
+/// ROUTER receives `[client, empty, body]`, a worker `[empty, client, empty, body]`.
+async fn load_balance(frontend: &Socket, backend: &Socket) -> Result<(), String> {
+    let mut idle: VecDeque<Bytes> = VecDeque::new();
+    let (mut replies, mut requests) = (VecDeque::new(), VecDeque::new());
+    let (mut to_clients, mut to_workers) = (VecDeque::new(), VecDeque::new());
+    loop {
+        tokio::select! {
+            received = backend.recv_batch(&mut replies, LOAD_BALANCER_BATCH) => {
+                received.map_err(text)?;
+                for reply in replies.drain(..) {
+                    let mut frames = reply.into_frames().into_iter();
+                    let Some(worker) = frames.next() else { continue };
+                    idle.push_back(worker);
+                    // [empty, READY] says hello; [empty, client, empty, body] replies.
+                    let rest: Vec<Bytes> = frames.skip(1).collect();
+                    if rest.len() > 1 {
+                        to_clients.push_back(Message::from(rest));
+                    }
+                }
+            }
+            received = frontend.recv_batch(&mut requests, idle.len()), if !idle.is_empty() => {
+                received.map_err(text)?;
+                for request in requests.drain(..) {
+                    let Some(worker) = idle.pop_front() else { break };
+                    let mut frames = vec![worker, Bytes::new()];
+                    frames.extend(request.into_frames());
+                    to_workers.push_back(Message::from(frames));
+                }
+            }
+        }
+        send_all(frontend, &mut to_clients)?;
+        send_all(backend, &mut to_workers)?;
+    }
+}
+
+/// Sends `queue` through a ROUTER, which never waits (a message for a peer that
+/// is gone or at its HWM is dropped).
+fn send_all(router: &Socket, queue: &mut VecDeque<Message>) -> Result<(), String> {
+    while !queue.is_empty() {
+        match router.try_send_batch(queue) {
+            Ok(_) if queue.is_empty() => {}
+            Ok(_) => return Err("a ROUTER would block".to_owned()),
+            Err(e) if matches!(e.error, purezmq::Error::Closed) => return Err(text(e.error)),
+            // Another refusal drops that message only.
+            Err(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Runs `purezmq_broker::broker`, bound to `bind`, until `STOP`.

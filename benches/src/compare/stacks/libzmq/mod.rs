@@ -502,7 +502,7 @@ impl<A: Api> Roles for Libzmq<A> {
 
     fn broker(&self, broker: Broker, ready: BrokerReady) -> Result<(), String> {
         if broker != Broker::Queue {
-            return Err("libzmq has no Majordomo broker".to_owned());
+            return Err(format!("no {} here: libzmq's is zmq_proxy", broker.key()));
         }
         let api = (self.context)()?;
         let bind = Bind::Tcp.zmq_endpoint();
