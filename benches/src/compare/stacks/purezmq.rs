@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use purezmq::curve::{KeyPair, PublicKey};
 use purezmq::{Message, Options, Security, Socket, SocketType};
+use purezmq_broker::broker::{Broker as MajordomoBroker, BrokerConfig};
 use purezmq_broker::proxy::Proxy;
 
 use super::{
@@ -445,8 +446,30 @@ fn send_all(router: &Socket, queue: &mut VecDeque<Message>) -> Result<(), String
     Ok(())
 }
 
-/// Runs `purezmq_broker::broker`, bound to `bind`, until `STOP`.
+/// Runs `purezmq_broker::broker` with its default configuration, bound to `bind`,
+/// until `STOP`.
 async fn majordomo_until_stopped(bind: &str, ready: BrokerReady<'_>) -> Result<(), String> {
-    let _ = (bind, ready);
-    Err("purezmq's Majordomo broker (purezmq_broker::broker) is not on this branch yet".to_owned())
+    let broker = MajordomoBroker::new(BrokerConfig::default())
+        .bind(bind)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let endpoint = broker
+        .endpoints()
+        .first()
+        .cloned()
+        .ok_or("the broker bound no endpoint")?;
+    ready(&endpoint, None);
+    while !control::stopped() {
+        if broker.is_finished() {
+            return Err(match broker.join().await {
+                Ok(()) => "the broker stopped before the run ended".to_owned(),
+                Err(e) => e.to_string(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    broker.shutdown();
+    // It stops at once; the run is over either way.
+    let _ = tokio::time::timeout(Duration::from_secs(1), broker.join()).await;
+    Ok(())
 }
