@@ -1,7 +1,7 @@
 //! The cases `compare` runs, their names (what `--filter` matches) and the stacks
 //! each involves.
 
-use super::stacks::{Device, Pattern, Stack, Transport};
+use super::stacks::{Broker, Device, Pattern, Stack, Transport};
 
 /// Message sizes of the throughput cases.
 pub const SIZES: [usize; 5] = [32, 128, 1024, 8 * 1024, 64 * 1024];
@@ -13,6 +13,10 @@ pub const CURVE_SIZES: [usize; 2] = [32, 1024];
 pub const PROXY_SIZES: [usize; 2] = [32, 1024];
 /// The request size of the latency cases.
 pub const LATENCY_SIZE: usize = 32;
+/// Body size of the broker cases' requests and replies.
+pub const BROKER_BODY: usize = 32;
+/// (workers, clients) of the broker cases.
+pub const BROKER_SHAPES: [(usize, usize); 4] = [(1, 1), (1, 16), (4, 1), (4, 16)];
 /// Peers in the many-connections case.
 pub const MANY_CONNECTIONS: usize = 10_000;
 
@@ -42,6 +46,17 @@ pub enum Kind {
         device: Device,
         /// Bytes per message.
         size: usize,
+    },
+    /// Clients, a broker and echo workers, each side a process, over tcp: each
+    /// client keeps one request of [`BROKER_BODY`] bytes in flight, for a fixed time
+    /// after a warm-up.
+    Brokered {
+        /// A Majordomo broker or a plain queue.
+        broker: Broker,
+        /// Echo workers.
+        workers: usize,
+        /// Clients.
+        clients: usize,
     },
     /// Round trips of [`LATENCY_SIZE`] bytes.
     Latency {
@@ -103,6 +118,11 @@ impl Kind {
             Kind::Proxied { device, size } => {
                 format!("proxy/{}/tcp/{}", device.key(), size_name(size))
             }
+            Kind::Brokered {
+                broker,
+                workers,
+                clients,
+            } => format!("broker/{}/{workers}w-{clients}c", broker.key()),
             Kind::Latency { pattern, transport } => {
                 format!("latency/{}/{}", pattern.key(), transport.key())
             }
@@ -113,8 +133,18 @@ impl Kind {
 
     /// The same pair without the proxy in between, which a proxy case is compared
     /// with: the PUSH/PULL throughput case or the PUB fan-out to one SUB, at its size.
+    /// For a Majordomo case, the plain queue with as many workers and clients.
     pub fn direct(&self) -> Option<Kind> {
         match *self {
+            Kind::Brokered {
+                broker: Broker::Majordomo,
+                workers,
+                clients,
+            } => Some(Kind::Brokered {
+                broker: Broker::Queue,
+                workers,
+                clients,
+            }),
             Kind::Proxied {
                 device: Device::Streamer,
                 size,
@@ -138,9 +168,23 @@ impl Kind {
     fn stacks(&self) -> Vec<Stack> {
         let zmtp: Vec<Stack> = Stack::ALL
             .into_iter()
-            .filter(|s| *s != Stack::Raw)
+            .filter(|s| s.is_zmtp() && *s != Stack::Raw)
             .collect();
         match *self {
+            // The queue: purezmq's proxy, and libzmq's zmq_proxy for reference.
+            Kind::Brokered {
+                broker: Broker::Queue,
+                ..
+            } => vec![Stack::Purezmq, Stack::Libzmq],
+            // Written here over purezmq sockets, a reference for purezmq's broker.
+            Kind::Brokered {
+                broker: Broker::LoadBalancer,
+                ..
+            } => vec![Stack::Purezmq],
+            Kind::Brokered {
+                broker: Broker::Majordomo,
+                ..
+            } => vec![Stack::Purezmq, Stack::Majortomo, Stack::ZguidePy],
             Kind::Throughput {
                 transport: Transport::Inproc,
                 ..
@@ -150,7 +194,9 @@ impl Kind {
             | Kind::Proxied { .. }
             | Kind::IdleMemory { .. }
             | Kind::Connections { .. } => zmtp,
-            Kind::Throughput { .. } | Kind::Latency { .. } => Stack::ALL.to_vec(),
+            Kind::Throughput { .. } | Kind::Latency { .. } => {
+                Stack::ALL.into_iter().filter(|s| s.is_zmtp()).collect()
+            }
         }
     }
 }
@@ -176,6 +222,15 @@ pub fn all(idle_peers: usize, many_peers: usize) -> Vec<Case> {
     for device in [Device::Streamer, Device::Forwarder] {
         for size in PROXY_SIZES {
             kinds.push(Kind::Proxied { device, size });
+        }
+    }
+    for (workers, clients) in BROKER_SHAPES {
+        for broker in [Broker::Majordomo, Broker::LoadBalancer, Broker::Queue] {
+            kinds.push(Kind::Brokered {
+                broker,
+                workers,
+                clients,
+            });
         }
     }
     for pattern in [Pattern::ReqRep, Pattern::DealerRouter] {

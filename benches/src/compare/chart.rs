@@ -18,6 +18,9 @@ fn colour(stack: Stack) -> RGBColor {
         Stack::ZmqRs => RGBColor(44, 160, 44),
         Stack::Omq => RGBColor(148, 103, 189),
         Stack::Raw => RGBColor(127, 127, 127),
+        // Not in the chart (the broker cases only), but a colour all the same.
+        Stack::Majortomo => RGBColor(255, 127, 14),
+        Stack::ZguidePy => RGBColor(140, 86, 75),
     }
 }
 

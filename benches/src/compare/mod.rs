@@ -1,6 +1,6 @@
 //! `compare`: purezmq side by side with libzmq (two builds), zmq.rs, omq and a
-//! raw-socket baseline, in one interleaved run, written up as BENCHMARKS.md and an
-//! SVG chart.
+//! raw-socket baseline, and its Majordomo broker beside Python's, in one
+//! interleaved run, written up as BENCHMARKS.md and an SVG chart.
 //!
 //! The orchestrator ([`main`]) starts itself again as worker processes
 //! (`compare --worker <role> ...`, see [`worker`]) so that each end of each run is a
@@ -19,6 +19,8 @@ pub mod chart;
 pub mod control;
 pub mod idle_client;
 pub mod machine;
+pub mod majordomo;
+pub mod mdbrokers;
 pub mod measure;
 pub mod process;
 pub mod pyzmq;
@@ -42,8 +44,12 @@ baseline side by side and writes BENCHMARKS.md plus an SVG chart.
   --quick           one short run per case (a smoke test, under a minute)
   --repeats N       runs per case and stack (default 5)
   --filter TEXT     only cases whose name contains TEXT (repeatable; --list shows names);
-                    a proxy case brings its direct pair along (`--filter proxy`)
-  --stacks LIST     only these stacks: purezmq, libzmq, libzmq-pyzmq, zmq.rs, omq, raw
+                    a proxy case brings its direct pair along (`--filter proxy`), a
+                    Majordomo case its plain queue (`--filter broker`)
+  --stacks LIST     only these stacks: purezmq, libzmq, libzmq-pyzmq, zmq.rs, omq, raw,
+                    and the Python Majordomo brokers majortomo and zguide-py (the
+                    latter runs the guide's mdbroker.py from $ZGUIDE_PYTHON, a zguide
+                    checkout's examples/Python; skipped when that is not set)
   --out PATH        where the report goes (its chart goes beside it, as .svg); the default
                     is BENCHMARKS.md at the workspace root for a full run of everything,
                     target/compare/BENCHMARKS.md otherwise
@@ -168,6 +174,13 @@ fn summary(kind: &Kind, sample: &Sample) -> String {
             get(Metric::P50Us),
             get(Metric::P99Us)
         ),
+        Kind::Brokered { .. } => format!(
+            "{:>10.0} req/s  p50 {:.1} µs  p99 {:.1} µs  broker cpu {:.2} s/M",
+            get(Metric::RequestsPerSec),
+            get(Metric::P50Us),
+            get(Metric::P99Us),
+            get(Metric::BrokerCpuPerMillion)
+        ),
         Kind::IdleMemory { .. } | Kind::Connections { .. } => format!(
             "{:.0} peers  {:.0} bytes/peer",
             get(Metric::Peers),
@@ -190,8 +203,14 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace().join("target"))
 }
 
-/// The stacks' names and versions for the report.
-fn versions(pyzmq: &Result<PathBuf, String>, workspace: &Path) -> Vec<(Stack, String)> {
+/// The stacks' names and versions for the report; `majortomo` and `zguide` say
+/// whether the Python brokers can run.
+fn versions(
+    pyzmq: &Result<PathBuf, String>,
+    majortomo: &Result<String, String>,
+    zguide: &Result<PathBuf, String>,
+    workspace: &Path,
+) -> Vec<(Stack, String)> {
     let commit = machine::commit(workspace).map_or(String::new(), |c| format!(" at {c}"));
     let pyzmq_version = match pyzmq {
         Ok(path) => match stacks::libzmq::dynamic::functions() {
@@ -236,6 +255,26 @@ fn versions(pyzmq: &Result<PathBuf, String>, workspace: &Path) -> Vec<(Stack, St
                 "ZMTP frames over plain tokio {} TCP / Unix sockets, no handshake",
                 env!("COMPARE_TOKIO_VERSION")
             ),
+        ),
+        (
+            Stack::Majortomo,
+            match majortomo {
+                Ok(version) => format!(
+                    "majortomo {version} (PyPI), an MDP/0.2 broker in Python over pyzmq, in \
+                     pyzmq's virtual environment"
+                ),
+                Err(e) => format!("not available: {e}"),
+            },
+        ),
+        (
+            Stack::ZguidePy,
+            match zguide {
+                Ok(dir) => format!(
+                    "the guide's Python mdbroker.py (MDP/0.1) from `{}`, over pyzmq",
+                    dir.display()
+                ),
+                Err(e) => format!("not available: {e}"),
+            },
         ),
     ]
 }
@@ -300,8 +339,8 @@ pub fn main() {
                 .iter()
                 .any(|f| case.name.contains(f.as_str()))
         };
-        // A proxy case is reported against the same pair without the proxy, in the
-        // same run: keep those too.
+        // A proxy case is reported against the same pair without the proxy, and a
+        // Majordomo case against the plain queue, in the same run: keep those too.
         let direct: Vec<Kind> = cases
             .iter()
             .filter(|case| chosen(case))
@@ -312,7 +351,7 @@ pub fn main() {
             .filter(|c| !chosen(c) && direct.contains(&c.kind))
         {
             eprintln!(
-                "compare: also running {}, the direct pair a proxy case is compared with",
+                "compare: also running {}, which a chosen case is compared with",
                 case.name
             );
         }
@@ -341,7 +380,11 @@ pub fn main() {
     let target = target_dir();
 
     // Where pyzmq's libzmq is: the workers learn it from their environment.
-    let wants_pyzmq = cases.iter().any(|c| c.stacks.contains(&Stack::LibzmqPyzmq));
+    let wants_pyzmq = cases.iter().any(|c| {
+        c.stacks
+            .iter()
+            .any(|s| matches!(s, Stack::LibzmqPyzmq | Stack::Majortomo | Stack::ZguidePy))
+    });
     let pyzmq = if wants_pyzmq {
         pyzmq::find(&target, !plan.quick)
     } else {
@@ -358,7 +401,18 @@ pub fn main() {
         unsafe { std::env::set_var(key, path) };
         env.push((key.to_owned(), path.display().to_string()));
     }
-    let versions = versions(&pyzmq, &workspace);
+    let wants = |stack| cases.iter().any(|c| c.stacks.contains(&stack));
+    let majortomo = match &pyzmq {
+        _ if !wants(Stack::Majortomo) => Err("not selected".to_owned()),
+        Ok(_) => mdbrokers::majortomo(!plan.quick),
+        Err(e) => Err(format!("no pyzmq to run it with: {e}")),
+    };
+    let zguide = match &pyzmq {
+        _ if !wants(Stack::ZguidePy) => Err("not selected".to_owned()),
+        Ok(_) => mdbrokers::zguide(),
+        Err(e) => Err(format!("no pyzmq to run it with: {e}")),
+    };
+    let versions = versions(&pyzmq, &majortomo, &zguide, &workspace);
 
     let ipc_dir = std::env::temp_dir().join(format!("purezmq-compare-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&ipc_dir) {
@@ -375,9 +429,13 @@ pub fn main() {
         let mut outcomes = BTreeMap::new();
         for &stack in &case.stacks {
             let mut outcome = Outcome::default();
-            if stack == Stack::LibzmqPyzmq
-                && let Err(e) = &pyzmq
-            {
+            let available = match stack {
+                Stack::LibzmqPyzmq => pyzmq.as_ref().map(|_| ()),
+                Stack::Majortomo => majortomo.as_ref().map(|_| ()),
+                Stack::ZguidePy => zguide.as_ref().map(|_| ()),
+                _ => Ok(()),
+            };
+            if let Err(e) = available {
                 outcome.skipped = Some(e.clone());
             }
             outcomes.insert(stack, outcome);

@@ -123,7 +123,7 @@ zmq.proxy(frontend, backend)
 
 /// The Python of the virtual environment whose pyzmq holds the libzmq at
 /// `$PUREZMQ_LIBZMQ` (`<venv>/lib/python3.X/site-packages/pyzmq.libs/libzmq*.so`).
-fn python() -> Result<PathBuf, String> {
+pub fn python() -> Result<PathBuf, String> {
     let library = std::env::var_os(LIBRARY_VARIABLE)
         .map(PathBuf::from)
         .ok_or_else(|| format!("{LIBRARY_VARIABLE} is not set"))?;
@@ -145,19 +145,36 @@ fn python() -> Result<PathBuf, String> {
 /// process of its own, a child of this worker, which stops it at `STOP`. The
 /// worker's report counts its child's CPU time and peak memory.
 pub fn proxy(device: Device, endpoint: &str, ready: Ready) -> Result<(), String> {
-    let mut child = Command::new(python()?)
+    let mut command = Command::new(python()?);
+    command
         .arg("-c")
         .arg(PROXY)
-        .args([device.key(), endpoint, &Bind::Tcp.zmq_endpoint()])
+        .args([device.key(), endpoint, &Bind::Tcp.zmq_endpoint()]);
+    run_until_stopped("pyzmq's zmq.proxy", &mut command, &mut |bound| {
+        ready(bound, None)
+    })
+}
+
+/// Runs `command`, a Python program that prints `READY <endpoint> [<endpoint>]` once
+/// it has bound, as a child of this worker: calls `ready` with the rest of that
+/// line, then waits for `STOP` and kills it. `what` names it in errors. The child
+/// must be reaped before the worker reports, so that its CPU time and peak memory
+/// count as this worker's children's.
+pub fn run_until_stopped(
+    what: &str,
+    command: &mut Command,
+    ready: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("could not start pyzmq's proxy: {e}"))?;
+        .map_err(|e| format!("could not start {what}: {e}"))?;
     let stdout = child
         .stdout
         .take()
-        .ok_or("the proxy's stdout is not piped")?;
+        .ok_or_else(|| format!("the stdout of {what} is not piped"))?;
     let mut line = String::new();
     let _ = BufReader::new(stdout).read_line(&mut line);
     let Some(bound) = line.trim().strip_prefix("READY ") else {
@@ -165,22 +182,19 @@ pub fn proxy(device: Device, endpoint: &str, ready: Ready) -> Result<(), String>
         let status = child
             .wait()
             .map_or_else(|e| e.to_string(), |s| s.to_string());
-        return Err(format!("pyzmq's proxy ended ({status}) before binding"));
+        return Err(format!("{what} ended ({status}) before binding"));
     };
-    ready(bound, None);
+    ready(bound);
     let result = loop {
         if control::stopped() {
             break Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
-            break Err(format!(
-                "pyzmq's zmq.proxy ended ({status}) before the run did"
-            ));
+            break Err(format!("{what} ended ({status}) before the run did"));
         }
         std::thread::sleep(Duration::from_millis(5));
     };
     let _ = child.kill();
-    // Reaped, so that its CPU time and peak memory count as this worker's children's.
     let _ = child.wait();
     result
 }

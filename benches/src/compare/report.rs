@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use super::cases::size_name;
 use super::cases::{
-    CURVE_SIZES, FAN_OUT_SIZES, Kind, LATENCY_SIZE, MANY_CONNECTIONS, PROXY_SIZES, SIZES,
+    BROKER_BODY, BROKER_SHAPES, CURVE_SIZES, FAN_OUT_SIZES, Kind, LATENCY_SIZE, MANY_CONNECTIONS,
+    PROXY_SIZES, SIZES,
 };
 use super::machine::Machine;
+use super::mdbrokers::{MAJORTOMO_VERSION, ZGUIDE_VARIABLE};
 use super::results::{Metric, Outcome, Results};
-use super::stacks::{Device, Pattern, Stack, Transport};
+use super::stacks::{Broker, Device, Pattern, Stack, Transport};
 
 /// What the report says besides the figures.
 pub struct Meta {
@@ -46,6 +48,24 @@ enum Cell {
     Ratio(Metric),
     /// This stack's median over its own in the direct case ([`Kind::direct`]).
     OverDirect(Metric),
+    /// This stack's median over purezmq's through the plain queue with as many
+    /// workers and clients ([`queue_of`]).
+    OverQueue(Metric),
+}
+
+/// The plain-queue case a broker case is measured against: the queue with as many
+/// workers and clients (a queue case's own kind).
+fn queue_of(kind: &Kind) -> Option<Kind> {
+    match *kind {
+        Kind::Brokered {
+            workers, clients, ..
+        } => Some(Kind::Brokered {
+            broker: Broker::Queue,
+            workers,
+            clients,
+        }),
+        _ => None,
+    }
 }
 
 /// A group of cases sharing a table.
@@ -183,6 +203,61 @@ const GROUPS: &[Group] = &[
         ],
     },
     Group {
+        title: "Through a Majordomo broker",
+        about: "Three processes over loopback TCP: C clients, a broker and W echo workers \
+                (each side's sockets share one process and its tokio current-thread \
+                runtime). The clients and workers are the same purezmq DEALERs for every \
+                broker, speaking MDP through `purezmq_broker::mdp`, so only the broker \
+                differs. Each client keeps one 32-byte request in flight (a synchronous \
+                request/reply loop) to the service `echo`, for a fixed time after a warm-up; \
+                req/s is the requests all clients completed over that time, p50 and p99 \
+                their round trips. `mdp` rows: purezmq's Majordomo broker \
+                (`purezmq_broker::broker`, run with MDP/0.1), majortomo (its MDP/0.2, below) \
+                and the guide's Python mdbroker.py (MDP/0.1). \
+                `queue` rows: the limit for any broker, a plain ROUTER (clients) → DEALER \
+                (workers) proxy, no protocol, round robin instead of least recently used: \
+                purezmq's `purezmq_broker::proxy::Proxy` and libzmq 4.3.4's `zmq_proxy`; \
+                clients send [empty, body] as a REQ would and workers echo [client, empty, \
+                body] as a REP would. A queue hands a worker as many requests as arrive, \
+                which it echoes in batches; a Majordomo broker gives each worker one \
+                request at a time, so with fewer workers than clients every request costs \
+                a broker → worker → broker trip of its own. `lb-queue` rows show that \
+                limit without MDP: the guide's load-balancing broker (a ROUTER frontend, a \
+                ROUTER backend, one request per worker, least recently used first), \
+                written in the benches crate over purezmq sockets in batches as purezmq's \
+                broker works. Broker CPU is the broker process's alone (a Python \
+                broker's child included) per million requests; CPU (all) and peak RSS add \
+                the clients and workers. `÷ purezmq queue` is this row's req/s over \
+                purezmq's queue's with as many workers and clients, in the same run; \
+                `purezmq ÷ this` is purezmq's req/s over this row's in the same case. \
+                majortomo 0.2.0 departs from RFC 18 on the client side: it takes a \
+                REQUEST as 0x02 (RFC 18: 0x01) and replies with 0x04 (RFC 18's FINAL is \
+                0x03) and no service frame; the clients speak that to it.",
+        select: |k| matches!(k, Kind::Brokered { .. }),
+        label: |k| match k {
+            Kind::Brokered {
+                broker,
+                workers,
+                clients,
+            } => format!("{} {workers}w-{clients}c", broker.key()),
+            _ => String::new(),
+        },
+        columns: &[
+            ("req/s", Cell::Median(Metric::RequestsPerSec)),
+            ("min–max", Cell::Spread(Metric::RequestsPerSec)),
+            ("p50 µs", Cell::Median(Metric::P50Us)),
+            ("p99 µs", Cell::Median(Metric::P99Us)),
+            (
+                "broker CPU s / M req",
+                Cell::Median(Metric::BrokerCpuPerMillion),
+            ),
+            ("CPU (all) s / M req", Cell::Median(Metric::CpuPerMillion)),
+            ("peak RSS MiB", Cell::Median(Metric::PeakRssMib)),
+            ("÷ purezmq queue", Cell::OverQueue(Metric::RequestsPerSec)),
+            ("purezmq ÷ this", Cell::Ratio(Metric::RequestsPerSec)),
+        ],
+    },
+    Group {
         title: "Round-trip latency",
         about: "A REQ (or DEALER) process sends a 32-byte request and waits for the REP (or \
                 ROUTER) process to echo it, one at a time, for a fixed time after a warm-up. \
@@ -269,11 +344,11 @@ fn count(value: f64) -> String {
 /// A metric's value as the tables show it.
 fn format(metric: Metric, value: f64) -> String {
     match metric {
-        Metric::MsgPerSec | Metric::DeliveriesPerSec => count(value),
+        Metric::MsgPerSec | Metric::DeliveriesPerSec | Metric::RequestsPerSec => count(value),
         Metric::MegabytesPerSec if value >= 100.0 => format!("{value:.0}"),
         Metric::MegabytesPerSec => format!("{value:.1}"),
         Metric::P50Us | Metric::P99Us => format!("{value:.1}"),
-        Metric::CpuPerMillion => format!("{value:.2}"),
+        Metric::CpuPerMillion | Metric::BrokerCpuPerMillion => format!("{value:.2}"),
         Metric::PeakRssMib => format!("{value:.1}"),
         Metric::BytesPerPeer | Metric::Peers | Metric::Count => format!("{value:.0}"),
     }
@@ -283,9 +358,10 @@ fn format(metric: Metric, value: f64) -> String {
 fn unit(metric: Metric) -> &'static str {
     match metric {
         Metric::MsgPerSec | Metric::DeliveriesPerSec => "msg/s",
+        Metric::RequestsPerSec => "req/s",
         Metric::MegabytesPerSec => "MB/s",
         Metric::P50Us | Metric::P99Us => "µs",
-        Metric::CpuPerMillion => "s",
+        Metric::CpuPerMillion | Metric::BrokerCpuPerMillion => "s",
         Metric::PeakRssMib => "MiB",
         Metric::BytesPerPeer => "bytes",
         Metric::Peers => "peers",
@@ -293,11 +369,14 @@ fn unit(metric: Metric) -> &'static str {
     }
 }
 
+/// A cell of `outcome`'s row; `direct` is the same stack in the direct case, `queue`
+/// purezmq in the plain-queue case.
 fn cell(
     cell: Cell,
     outcome: &Outcome,
     purezmq: Option<&Outcome>,
     direct: Option<&Outcome>,
+    queue: Option<&Outcome>,
 ) -> String {
     match cell {
         Cell::Median(metric) => outcome
@@ -316,8 +395,13 @@ fn cell(
                 _ => "—".to_owned(),
             }
         }
-        Cell::OverDirect(metric) => {
-            let without = direct.and_then(|d| d.median(metric));
+        Cell::OverDirect(metric) | Cell::OverQueue(metric) => {
+            let reference = if matches!(cell, Cell::OverQueue(_)) {
+                queue
+            } else {
+                direct
+            };
+            let without = reference.and_then(|d| d.median(metric));
             match (outcome.median(metric), without) {
                 (Some(here), Some(without)) if without > 0.0 => {
                     format!("{:.0}%", 100.0 * here / without)
@@ -350,6 +434,9 @@ fn group_table(out: &mut String, group: &Group, results: &Results) {
     for (case, outcomes) in cases {
         let purezmq = outcomes.get(&Stack::Purezmq);
         let direct = case.kind.direct().and_then(|kind| results.of(&kind));
+        let queue = queue_of(&case.kind)
+            .and_then(|kind| results.of(&kind))
+            .and_then(|outcomes| outcomes.get(&Stack::Purezmq));
         for (stack, outcome) in outcomes {
             let label = (group.label)(&case.kind);
             match outcome.could_not_run() {
@@ -367,7 +454,7 @@ fn group_table(out: &mut String, group: &Group, results: &Results) {
                         .iter()
                         .map(|(_, c)| {
                             let direct = direct.and_then(|d| d.get(stack));
-                            cell(*c, outcome, purezmq, direct)
+                            cell(*c, outcome, purezmq, direct, queue)
                         })
                         .collect();
                     let _ = writeln!(out, "| {label} | {stack} | {} |", cells.join(" | "));
@@ -399,6 +486,7 @@ fn primary(kind: &Kind) -> Metric {
     match kind {
         Kind::Throughput { .. } | Kind::FanOut { .. } | Kind::Proxied { .. } => Metric::MsgPerSec,
         Kind::Latency { .. } => Metric::P50Us,
+        Kind::Brokered { .. } => Metric::RequestsPerSec,
         Kind::IdleMemory { .. } => Metric::BytesPerPeer,
         Kind::Connections { .. } => Metric::Peers,
     }
@@ -437,6 +525,7 @@ fn ratio_table(out: &mut String, results: &Results) {
             .collect();
         let figure = match metric {
             Metric::MsgPerSec => "msg/s",
+            Metric::RequestsPerSec => "req/s",
             Metric::P50Us => "p50",
             Metric::BytesPerPeer => "bytes/peer",
             _ => "",
@@ -558,6 +647,9 @@ fn size_label(kind: &Kind) -> String {
         Kind::Throughput { size, .. } | Kind::FanOut { size, .. } => size_name(*size),
         Kind::Proxied { device, size } => format!("{} {}", device.key(), size_name(*size)),
         Kind::Latency { transport, .. } => transport.key().to_owned(),
+        Kind::Brokered {
+            workers, clients, ..
+        } => format!("{workers}w-{clients}c"),
         _ => String::new(),
     }
 }
@@ -747,7 +839,82 @@ pub fn targets(results: &Results) -> Vec<Target> {
          and 1 KiB",
         against_direct(results, &streamed, 0.7),
     );
+    add(
+        "purezmq's Majordomo broker ≥ 80% of the plain queue's requests/s (purezmq's \
+         ROUTER/DEALER proxy), 1 and 4 echo workers × 1 and 16 clients over tcp",
+        against_queue(results, 0.8),
+    );
     targets
+}
+
+/// Checks purezmq's Majordomo broker against purezmq's plain queue with as many
+/// workers and clients: at least `share` of its requests per second.
+fn against_queue(results: &Results, share: f64) -> (Verdict, String) {
+    let mut details = Vec::new();
+    let (mut failed, mut missing) = (false, false);
+    let ours = |kind: &Kind, metric| results.of(kind)?.get(&Stack::Purezmq)?.median(metric);
+    let cpu = |kind: &Kind| {
+        ours(kind, Metric::BrokerCpuPerMillion).map_or("—".to_owned(), |v| format!("{v:.2}"))
+    };
+    for (workers, clients) in BROKER_SHAPES {
+        let broker = Kind::Brokered {
+            broker: Broker::Majordomo,
+            workers,
+            clients,
+        };
+        let queue = Kind::Brokered {
+            broker: Broker::Queue,
+            workers,
+            clients,
+        };
+        let balanced = Kind::Brokered {
+            broker: Broker::LoadBalancer,
+            workers,
+            clients,
+        };
+        let one_at_a_time = ours(&balanced, Metric::RequestsPerSec)
+            .map_or(String::new(), |lb| format!(", lb-queue {}", count(lb)));
+        let label = size_label(&broker);
+        let ran = results.of(&broker).map(|o| o.contains_key(&Stack::Purezmq));
+        match (
+            ours(&broker, Metric::RequestsPerSec),
+            ours(&queue, Metric::RequestsPerSec),
+        ) {
+            (Some(brokered), Some(queued)) if queued > 0.0 => {
+                let ratio = brokered / queued;
+                failed |= ratio < share;
+                details.push(format!(
+                    "{label}: {} vs {} req/s through the queue ({:.0}%; broker CPU {} vs {} \
+                     s / M req{one_at_a_time})",
+                    count(brokered),
+                    count(queued),
+                    100.0 * ratio,
+                    cpu(&broker),
+                    cpu(&queue)
+                ));
+            }
+            (None, _) if ran != Some(true) => {
+                missing = true;
+                details.push(format!("{label}: not run"));
+            }
+            (None, _) => {
+                failed = true;
+                details.push(format!("{label}: purezmq's broker could not run"));
+            }
+            _ => {
+                missing = true;
+                details.push(format!("{label}: no queue figure to compare with"));
+            }
+        }
+    }
+    let verdict = if failed {
+        Verdict::NotMet
+    } else if missing {
+        Verdict::NotChecked
+    } else {
+        Verdict::Met
+    };
+    (verdict, details.join("; "))
 }
 
 /// Checks purezmq's msg/s in each of `kinds` against its own in the kind's direct
@@ -889,8 +1056,17 @@ pub fn render(results: &Results, meta: &Meta) -> String {
         meta.rustc
     );
     let _ = writeln!(out, "## Stacks\n");
+    let ran = |stack: &Stack| {
+        results
+            .cases
+            .iter()
+            .any(|(_, outcomes)| outcomes.contains_key(stack))
+    };
     for (stack, version) in &meta.versions {
-        let _ = writeln!(out, "- `{stack}`: {version}");
+        // The Python brokers are listed when the broker cases ran.
+        if stack.is_zmtp() || ran(stack) {
+            let _ = writeln!(out, "- `{stack}`: {version}");
+        }
     }
     let _ = writeln!(
         out,
@@ -964,12 +1140,18 @@ pub fn render(results: &Results, meta: &Meta) -> String {
          cargo run --release -p purezmq-benches --bin compare -- --quick # a smoke test, under a minute\n\
          cargo run --release -p purezmq-benches --bin compare -- --filter push-pull/tcp --repeats 3\n\
          cargo run --release -p purezmq-benches --bin compare -- --filter proxy # the proxies, with their direct pairs\n\
+         ZGUIDE_PYTHON=/path/to/zguide/examples/Python \\\n  \
+         cargo run --release -p purezmq-benches --bin compare -- --filter broker # Majordomo brokers and the plain queue\n\
          ```\n\n\
          The comparison needs only gcc/g++ (the `zmq` crate builds libzmq 4.3.4 from source). \
          For libzmq 4.3.5 it loads pyzmq's bundled `libzmq` from `$PUREZMQ_LIBZMQ`, from \
          `target/pyzmq-venv` (the interop tests' environment) or from \
          `target/compare-pyzmq-venv`, which a full run creates with `python3 -m venv` and \
-         `pip install pyzmq=={}` when neither exists. Latency requests are {LATENCY_SIZE} bytes. \
+         `pip install pyzmq=={}` when neither exists. The broker cases install majortomo \
+         {MAJORTOMO_VERSION} (and `six`, which it imports without declaring) into that \
+         environment on a full run, and run the guide's mdbroker.py from the zguide \
+         checkout `${ZGUIDE_VARIABLE}` names (not shipped here; skipped when unset); their \
+         bodies are {BROKER_BODY} bytes. Latency requests are {LATENCY_SIZE} bytes. \
          `--list` names every case; `--stacks purezmq,libzmq` runs some stacks only; \
          `--out PATH` writes the report (and its chart beside it) elsewhere. Keep the machine \
          otherwise idle: every figure here is sensitive to other load.",

@@ -12,12 +12,16 @@ pub enum Metric {
     MegabytesPerSec,
     /// Messages delivered per second, all subscribers together.
     DeliveriesPerSec,
+    /// Requests answered per second, all clients together.
+    RequestsPerSec,
     /// Median round trip, µs.
     P50Us,
     /// 99th percentile round trip, µs.
     P99Us,
     /// CPU seconds (user + system, all processes) per million messages.
     CpuPerMillion,
+    /// CPU seconds of the broker (or proxy) process alone per million requests.
+    BrokerCpuPerMillion,
     /// Peak resident memory, all processes together, MiB.
     PeakRssMib,
     /// Resident memory per idle peer, bytes.
@@ -33,7 +37,11 @@ impl Metric {
     pub fn higher_is_better(self) -> bool {
         matches!(
             self,
-            Metric::MsgPerSec | Metric::MegabytesPerSec | Metric::DeliveriesPerSec | Metric::Peers
+            Metric::MsgPerSec
+                | Metric::MegabytesPerSec
+                | Metric::DeliveriesPerSec
+                | Metric::RequestsPerSec
+                | Metric::Peers
         )
     }
 }

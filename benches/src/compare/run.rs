@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::cases::{Kind, LATENCY_SIZE};
+use super::cases::{BROKER_BODY, Kind, LATENCY_SIZE};
+use super::majordomo::Dialect;
 use super::process::{Stats, Worker};
 use super::results::{Metric, Sample};
-use super::stacks::{Device, Pattern, Stack, Transport};
+use super::stacks::{Broker, Device, Pattern, Stack, Transport};
 
 /// How the runs are sized, and the environment of every worker.
 pub struct Runner {
@@ -19,8 +20,10 @@ pub struct Runner {
     pub timeout: Duration,
     /// How long a latency run measures.
     pub latency: Duration,
-    /// Round trips before a latency run measures.
+    /// Round trips before a latency run measures (per client in a broker run).
     pub warmup: usize,
+    /// How long a broker run measures.
+    pub brokered: Duration,
     next_ipc: usize,
 }
 
@@ -34,7 +37,8 @@ fn add_stats(sample: Sample, stats: &[Stats], messages: f64) -> Sample {
 }
 
 impl Runner {
-    /// A runner whose ipc endpoints go in `ipc_dir`.
+    /// A runner whose ipc endpoints go in `ipc_dir`; broker runs measure twice as
+    /// long as latency runs, for as many requests per client at 16 clients.
     pub fn new(
         env: Vec<(String, String)>,
         ipc_dir: PathBuf,
@@ -48,6 +52,7 @@ impl Runner {
             timeout,
             latency,
             warmup,
+            brokered: latency * 2,
             next_ipc: 0,
         }
     }
@@ -96,6 +101,11 @@ impl Runner {
             Kind::Latency { pattern, transport } => {
                 self.latency(stack, pattern, transport, deadline + self.latency)
             }
+            Kind::Brokered {
+                broker,
+                workers,
+                clients,
+            } => self.brokered(stack, broker, workers, clients, deadline + self.brokered),
             Kind::IdleMemory { peers } => self.idle(stack, peers, true, deadline),
             Kind::Connections { peers } => self.idle(stack, peers, false, deadline),
         }
@@ -307,6 +317,55 @@ impl Runner {
             .with(Metric::MegabytesPerSec, rate * size as f64 / 1e6)
             .with(Metric::Count, count as f64);
         Ok(add_stats(sample, &stats, count as f64))
+    }
+
+    /// `stack`'s broker (or queue), one process of echo workers and one of
+    /// clients, all purezmq whatever the broker.
+    fn brokered(
+        &mut self,
+        stack: Stack,
+        broker: Broker,
+        workers: usize,
+        clients: usize,
+        deadline: Instant,
+    ) -> Result<Sample, String> {
+        let dialect = format!("dialect={}", Dialect::of(stack, broker).key());
+        let mut server = self.spawn(stack, "broker", &[format!("broker={}", broker.key())])?;
+        let ready = server.expect("READY", &mut [], deadline)?;
+        let frontend = ready.text("endpoint")?.to_owned();
+        let backend = ready.optional("backend").unwrap_or(&frontend).to_owned();
+        let worker_args = [
+            format!("endpoint={backend}"),
+            format!("workers={workers}"),
+            dialect.clone(),
+        ];
+        let mut serving = self.spawn(stack, "broker-workers", &worker_args)?;
+        serving.expect("READY", &mut [&mut server], deadline)?;
+        let client_args = [
+            format!("endpoint={frontend}"),
+            format!("clients={clients}"),
+            dialect,
+            format!("size={BROKER_BODY}"),
+            format!("warmup={}", self.warmup),
+            format!("duration_ms={}", self.brokered.as_millis()),
+        ];
+        let mut asking = self.spawn(stack, "broker-clients", &client_args)?;
+        let result = asking.expect("RESULT", &mut [&mut server, &mut serving], deadline)?;
+        let requests = result.number::<u64>("count")? as f64;
+        let elapsed = result.number::<u64>("elapsed_ns")? as f64 / 1e9;
+        let stats = [
+            asking.finish(deadline)?,
+            serving.finish(deadline)?,
+            server.finish(deadline)?,
+        ];
+        let broker_cpu = stats[2].cpu.as_secs_f64();
+        let sample = Sample::default()
+            .with(Metric::RequestsPerSec, requests / elapsed.max(1e-9))
+            .with(Metric::P50Us, result.number::<u64>("p50_ns")? as f64 / 1e3)
+            .with(Metric::P99Us, result.number::<u64>("p99_ns")? as f64 / 1e3)
+            .with(Metric::BrokerCpuPerMillion, broker_cpu / requests * 1e6)
+            .with(Metric::Count, requests);
+        Ok(add_stats(sample, &stats, requests))
     }
 
     fn latency(

@@ -1,8 +1,10 @@
 //! The worker side: `compare --worker <role> key=value ...` plays one end of one
 //! case with one stack and reports on stdout, one line per fact:
 //!
-//! - `READY endpoint=... [server_key=...] [rss_kib=...]` once peers can connect (a
-//!   proxy: once it has connected to its peer and bound its other side);
+//! - `READY endpoint=... [server_key=...] [backend=...] [rss_kib=...]` once peers
+//!   can connect (a proxy: once it has connected to its peer and bound its other
+//!   side; a queue: with the workers' endpoint as `backend`; broker workers: once
+//!   registered);
 //! - `SUBSCRIBED` (a SUB that saw the publisher's warm-up);
 //! - `IDLE connected=... rss_kib=...` (a ROUTER holding its idle peers);
 //! - `RESULT key=value ...` with what it measured;
@@ -13,7 +15,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::stacks::{self, Bind, Device, Pattern, Stack, Transport};
+use super::majordomo::{Clients, Dialect, Workers};
+use super::stacks::{self, Bind, Broker, Device, Pattern, Stack, Transport};
 use super::{control, idle_client, measure};
 
 /// `key=value` arguments.
@@ -108,6 +111,10 @@ fn run(args: &[String]) -> Result<(), String> {
             },
         );
     }
+    // The broker cases' ends are purezmq's whatever the broker.
+    if role == "broker-clients" || role == "broker-workers" {
+        return broker_ends(role, &fields);
+    }
     let stack_name = fields.text("stack")?;
     let stack = Stack::parse(stack_name).ok_or_else(|| format!("no stack {stack_name}"))?;
     let roles = stacks::roles(stack);
@@ -181,14 +188,18 @@ fn run(args: &[String]) -> Result<(), String> {
             if round_trips.is_empty() {
                 return Err("no round trip completed".to_owned());
             }
-            round_trips.sort_unstable();
-            let at = |q: f64| round_trips[((round_trips.len() - 1) as f64 * q).round() as usize];
+            let (p50, p99) = percentiles(&mut round_trips);
             println!(
-                "RESULT count={} p50_ns={} p99_ns={}",
-                round_trips.len(),
-                at(0.50),
-                at(0.99)
+                "RESULT count={} p50_ns={p50} p99_ns={p99}",
+                round_trips.len()
             );
+        }
+        "broker" => {
+            let broker = Broker::parse(fields.text("broker")?).ok_or("bad broker=")?;
+            roles.broker(broker, &mut |endpoint, backend| match backend {
+                Some(backend) => println!("READY endpoint={endpoint} backend={backend}"),
+                None => println!("READY endpoint={endpoint}"),
+            })?;
         }
         "idle-router" => {
             measure::raise_open_files_limit();
@@ -211,4 +222,47 @@ fn run(args: &[String]) -> Result<(), String> {
         other => return Err(format!("no worker role {other}")),
     }
     Ok(())
+}
+
+/// The clients or the echo workers of a broker case.
+fn broker_ends(role: &str, fields: &Fields) -> Result<(), String> {
+    let dialect = Dialect::parse(fields.text("dialect")?).ok_or("bad dialect=")?;
+    let endpoint = fields.text("endpoint")?;
+    if role == "broker-workers" {
+        let workers = Workers {
+            endpoint,
+            count: fields.number("workers")?,
+            dialect,
+        };
+        return workers.run(&mut || println!("READY endpoint={endpoint}"));
+    }
+    let clients = Clients {
+        endpoint,
+        count: fields.number("clients")?,
+        dialect,
+        size: fields.number("size")?,
+        warmup: fields.number("warmup")?,
+        duration: Duration::from_millis(fields.number("duration_ms")?),
+    };
+    let mut report = clients.run()?;
+    if report.round_trips.is_empty() {
+        return Err("no request was answered".to_owned());
+    }
+    let (p50, p99) = percentiles(&mut report.round_trips);
+    println!(
+        "RESULT count={} elapsed_ns={} p50_ns={p50} p99_ns={p99}",
+        report.round_trips.len(),
+        report.elapsed.as_nanos()
+    );
+    Ok(())
+}
+
+/// The median and 99th percentile of `times` (sorted in place; not empty).
+fn percentiles(times: &mut [u64]) -> (u64, u64) {
+    times.sort_unstable();
+    let at = |q: f64| {
+        let index = ((times.len().saturating_sub(1)) as f64 * q).round() as usize;
+        times.get(index).copied().unwrap_or(0)
+    };
+    (at(0.50), at(0.99))
 }

@@ -31,17 +31,24 @@ pub enum Stack {
     Omq,
     /// The same ZMTP frames over plain tokio sockets: the limit for any stack.
     Raw,
+    /// majortomo (PyPI), an MDP/0.2 broker in Python over pyzmq: the broker cases only.
+    Majortomo,
+    /// The guide's Python `mdbroker.py` (MDP/0.1) over pyzmq, from a zguide checkout
+    /// named by `$ZGUIDE_PYTHON`: the broker cases only.
+    ZguidePy,
 }
 
 impl Stack {
     /// Every stack, in report order.
-    pub const ALL: [Stack; 6] = [
+    pub const ALL: [Stack; 8] = [
         Stack::Purezmq,
         Stack::Libzmq,
         Stack::LibzmqPyzmq,
         Stack::ZmqRs,
         Stack::Omq,
         Stack::Raw,
+        Stack::Majortomo,
+        Stack::ZguidePy,
     ];
 
     /// The short name used on command lines and in tables.
@@ -53,6 +60,8 @@ impl Stack {
             Stack::ZmqRs => "zmq.rs",
             Stack::Omq => "omq",
             Stack::Raw => "raw",
+            Stack::Majortomo => "majortomo",
+            Stack::ZguidePy => "zguide-py",
         }
     }
 
@@ -69,6 +78,12 @@ impl Stack {
     /// One of the two libzmq builds.
     pub fn is_libzmq(self) -> bool {
         matches!(self, Stack::Libzmq | Stack::LibzmqPyzmq)
+    }
+
+    /// A ZeroMQ implementation (or the raw baseline), as opposed to a Python
+    /// Majordomo broker that takes part in the broker cases only.
+    pub fn is_zmtp(self) -> bool {
+        !matches!(self, Stack::Majortomo | Stack::ZguidePy)
     }
 }
 
@@ -159,6 +174,41 @@ impl Device {
     }
 }
 
+/// What sits between the clients and the workers in the broker cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Broker {
+    /// A Majordomo broker (MDP/0.1 or 0.2): one ROUTER for clients and workers,
+    /// requests routed by service name to the least recently used idle worker.
+    Majordomo,
+    /// A plain queue: a proxy between a ROUTER frontend (the clients) and a DEALER
+    /// backend (the workers), round robin, no protocol: the limit for any broker.
+    Queue,
+    /// A load-balancing queue (the guide's load-balancing broker): a ROUTER
+    /// frontend and a ROUTER backend, each worker given one request at a time, the
+    /// least recently used idle worker first, no protocol: the limit for a broker
+    /// that, like every Majordomo broker, never gives a worker a second request
+    /// before its reply.
+    LoadBalancer,
+}
+
+impl Broker {
+    /// The name in case names and worker arguments.
+    pub fn key(self) -> &'static str {
+        match self {
+            Broker::Majordomo => "mdp",
+            Broker::Queue => "queue",
+            Broker::LoadBalancer => "lb-queue",
+        }
+    }
+
+    /// The broker named `key`.
+    pub fn parse(key: &str) -> Option<Broker> {
+        [Broker::Majordomo, Broker::Queue, Broker::LoadBalancer]
+            .into_iter()
+            .find(|b| b.key() == key)
+    }
+}
+
 /// Where a binding role listens: each stack spells the endpoint its own way.
 #[derive(Clone, Debug)]
 pub enum Bind {
@@ -189,6 +239,10 @@ impl Bind {
 /// What a binding role announces once peers can connect: the endpoint, and for a
 /// CURVE server its public key in Z85.
 pub type Ready<'a> = &'a mut dyn FnMut(&str, Option<&str>);
+
+/// What a broker announces once peers can connect: the endpoint the clients connect
+/// to and, where the workers have one of their own (a queue's backend), theirs.
+pub type BrokerReady<'a> = &'a mut dyn FnMut(&str, Option<&str>);
 
 /// What one SUB saw of a fan-out run.
 #[derive(Clone, Copy, Debug, Default)]
@@ -294,6 +348,14 @@ pub trait Roles {
     /// an XPUB backend with XPUB_NODROP binds, so that back-pressure reaches the
     /// publisher instead of dropping. A stack without a proxy for the pair says so.
     fn proxy(&self, device: Device, endpoint: &str, ready: Ready) -> Result<(), String>;
+
+    /// Runs the stack's own `broker` over tcp until `STOP`, announcing the endpoint
+    /// the clients connect to and, for a queue, the backend the workers connect
+    /// to. A queue binds a ROUTER frontend and a DEALER backend and runs the
+    /// library's proxy between them; a load-balancing queue binds two ROUTERs; a
+    /// Majordomo broker binds one ROUTER for both. A stack without such a broker
+    /// says so.
+    fn broker(&self, broker: Broker, ready: BrokerReady) -> Result<(), String>;
 }
 
 /// The [`Roles`] of `stack`.
@@ -307,6 +369,9 @@ pub fn roles(stack: Stack) -> Box<dyn Roles> {
         Stack::ZmqRs => Box::new(zmqrs::ZmqRs),
         Stack::Omq => Box::new(omq::Omq),
         Stack::Raw => Box::new(raw::Raw),
+        Stack::Majortomo | Stack::ZguidePy => {
+            Box::new(crate::compare::mdbrokers::PythonBroker(stack))
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use omq_tokio::{Message, Options, Socket, SocketType};
 
 use super::{
-    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP,
-    check_size, inproc_runtime, next_peer_deadline, runtime,
+    BYE, Bind, Broker, BrokerReady, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles,
+    SubReport, WARM_UP, check_size, inproc_runtime, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -349,5 +349,12 @@ impl Roles for Omq {
         // them, the run is over.
         runtime.shutdown_background();
         result
+    }
+
+    fn broker(&self, broker: Broker, _ready: BrokerReady) -> Result<(), String> {
+        Err(format!(
+            "no {} broker here: the broker cases do not run this stack",
+            broker.key()
+        ))
     }
 }

@@ -1,16 +1,18 @@
 //! purezmq's roles: `purezmq::Socket` on the tokio runtime
 //! [`runtime`] builds.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use purezmq::curve::{KeyPair, PublicKey};
 use purezmq::{Message, Options, Security, Socket, SocketType};
+use purezmq_broker::broker::{Broker as MajordomoBroker, BrokerConfig};
 use purezmq_broker::proxy::Proxy;
 
 use super::{
-    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP,
-    check_size, inproc_runtime, next_peer_deadline, runtime,
+    BYE, Bind, Broker, BrokerReady, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles,
+    SubReport, WARM_UP, check_size, inproc_runtime, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -328,24 +330,146 @@ impl Roles for Purezmq {
                 }
             };
             ready(&bound, None);
-            let proxy = Proxy::new(frontend, backend);
-            let handle = proxy.handle();
-            let run = proxy.run();
-            tokio::pin!(run);
-            tokio::select! {
-                result = &mut run => Err(match result {
-                    Ok(()) => "the proxy stopped before the run ended".to_owned(),
-                    Err(e) => e.to_string(),
-                }),
-                () = control::wait_stop_async() => {
-                    handle.terminate();
-                    // It stops at once; the run is over either way.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), run).await;
-                    Ok(())
+            proxy_until_stopped(frontend, backend).await
+        });
+        runtime.shutdown_background();
+        result
+    }
+
+    fn broker(&self, broker: Broker, ready: BrokerReady) -> Result<(), String> {
+        let runtime = runtime()?;
+        let result = runtime.block_on(async {
+            let bind = Bind::Tcp.zmq_endpoint();
+            match broker {
+                Broker::Queue => {
+                    let frontend = Socket::new(SocketType::Router);
+                    let backend = Socket::new(SocketType::Dealer);
+                    frontend.bind(&bind).map_err(text)?;
+                    backend.bind(&bind).map_err(text)?;
+                    ready(&frontend.last_endpoint(), Some(&backend.last_endpoint()));
+                    proxy_until_stopped(frontend, backend).await
                 }
+                Broker::LoadBalancer => {
+                    let frontend = Socket::new(SocketType::Router);
+                    let backend = Socket::new(SocketType::Router);
+                    frontend.bind(&bind).map_err(text)?;
+                    backend.bind(&bind).map_err(text)?;
+                    ready(&frontend.last_endpoint(), Some(&backend.last_endpoint()));
+                    tokio::select! {
+                        result = load_balance(&frontend, &backend) => result,
+                        () = control::wait_stop_async() => Ok(()),
+                    }
+                }
+                Broker::Majordomo => majordomo_until_stopped(&bind, ready).await,
             }
         });
         runtime.shutdown_background();
         result
     }
+}
+
+/// Runs `purezmq_broker::proxy::Proxy` between `frontend` and `backend` until
+/// `STOP`.
+async fn proxy_until_stopped(frontend: Socket, backend: Socket) -> Result<(), String> {
+    let proxy = Proxy::new(frontend, backend);
+    let handle = proxy.handle();
+    let run = proxy.run();
+    tokio::pin!(run);
+    tokio::select! {
+        result = &mut run => Err(match result {
+            Ok(()) => "the proxy stopped before the run ended".to_owned(),
+            Err(e) => e.to_string(),
+        }),
+        () = control::wait_stop_async() => {
+            handle.terminate();
+            // It stops at once; the run is over either way.
+            let _ = tokio::time::timeout(Duration::from_secs(1), run).await;
+            Ok(())
+        }
+    }
+}
+
+/// The most messages a load-balancing queue takes from a socket at once.
+const LOAD_BALANCER_BATCH: usize = 1000;
+
+/// The guide's load-balancing broker over purezmq sockets, in batches as purezmq's
+/// Majordomo broker works: a worker says `[empty, READY]` once, then echoes; each
+/// gets one request at a time, the least recently used idle worker first, and a
+/// request waits in the frontend's queue while no worker is idle. The frontend
+/// ROUTER receives `[client, empty, body]`, a worker `[empty, client, empty, body]`.
+async fn load_balance(frontend: &Socket, backend: &Socket) -> Result<(), String> {
+    let mut idle: VecDeque<Bytes> = VecDeque::new();
+    let (mut replies, mut requests) = (VecDeque::new(), VecDeque::new());
+    let (mut to_clients, mut to_workers) = (VecDeque::new(), VecDeque::new());
+    loop {
+        tokio::select! {
+            received = backend.recv_batch(&mut replies, LOAD_BALANCER_BATCH) => {
+                received.map_err(text)?;
+                for reply in replies.drain(..) {
+                    let mut frames = reply.into_frames().into_iter();
+                    let Some(worker) = frames.next() else { continue };
+                    idle.push_back(worker);
+                    // [empty, READY] says hello; [empty, client, empty, body] replies.
+                    let rest: Vec<Bytes> = frames.skip(1).collect();
+                    if rest.len() > 1 {
+                        to_clients.push_back(Message::from(rest));
+                    }
+                }
+            }
+            received = frontend.recv_batch(&mut requests, idle.len()), if !idle.is_empty() => {
+                received.map_err(text)?;
+                for request in requests.drain(..) {
+                    let Some(worker) = idle.pop_front() else { break };
+                    let mut frames = vec![worker, Bytes::new()];
+                    frames.extend(request.into_frames());
+                    to_workers.push_back(Message::from(frames));
+                }
+            }
+        }
+        send_all(frontend, &mut to_clients)?;
+        send_all(backend, &mut to_workers)?;
+    }
+}
+
+/// Sends `queue` through a ROUTER, which never waits (a message for a peer that
+/// is gone or at its HWM is dropped).
+fn send_all(router: &Socket, queue: &mut VecDeque<Message>) -> Result<(), String> {
+    while !queue.is_empty() {
+        match router.try_send_batch(queue) {
+            Ok(_) if queue.is_empty() => {}
+            Ok(_) => return Err("a ROUTER would block".to_owned()),
+            Err(e) if matches!(e.error, purezmq::Error::Closed) => return Err(text(e.error)),
+            // Another refusal drops that message only.
+            Err(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Runs `purezmq_broker::broker` with its default configuration, bound to `bind`,
+/// until `STOP`.
+async fn majordomo_until_stopped(bind: &str, ready: BrokerReady<'_>) -> Result<(), String> {
+    let broker = MajordomoBroker::new(BrokerConfig::default())
+        .bind(bind)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let endpoint = broker
+        .endpoints()
+        .first()
+        .cloned()
+        .ok_or("the broker bound no endpoint")?;
+    ready(&endpoint, None);
+    while !control::stopped() {
+        if broker.is_finished() {
+            return Err(match broker.join().await {
+                Ok(()) => "the broker stopped before the run ended".to_owned(),
+                Err(e) => e.to_string(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    broker.shutdown();
+    // It stops at once; the run is over either way.
+    let _ = tokio::time::timeout(Duration::from_secs(1), broker.join()).await;
+    Ok(())
 }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
-use super::{Bind, Device, Pattern, Ready, Roles, SubReport, check_size, runtime};
+use super::{
+    Bind, Broker, BrokerReady, Device, Pattern, Ready, Roles, SubReport, check_size, runtime,
+};
 use crate::compare::control;
 
 /// Plain sockets carrying ZMTP frames.
@@ -377,5 +379,9 @@ impl Roles for Raw {
 
     fn proxy(&self, _device: Device, _endpoint: &str, _ready: Ready) -> Result<(), String> {
         Err(not_measured("a proxy"))
+    }
+
+    fn broker(&self, _broker: Broker, _ready: BrokerReady) -> Result<(), String> {
+        Err(not_measured("a broker"))
     }
 }

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use zeromq::{Socket, SocketRecv, SocketSend, ZmqMessage};
 
 use super::{
-    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles, SubReport, WARM_UP,
-    check_size, next_peer_deadline, runtime,
+    BYE, Bind, Broker, BrokerReady, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles,
+    SubReport, WARM_UP, check_size, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -314,5 +314,12 @@ impl Roles for ZmqRs {
              (ROUTER, DEALER), not PULL and PUSH, and zmq.rs has no XSUB or XPUB"
                 .to_owned(),
         )
+    }
+
+    fn broker(&self, broker: Broker, _ready: BrokerReady) -> Result<(), String> {
+        Err(format!(
+            "no {} broker here: the broker cases do not run this stack",
+            broker.key()
+        ))
     }
 }

@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    BYE, Bind, Device, END, HELLO, MARKER_INTERVAL, Pattern, QUIET, Ready, Roles, SubReport,
-    WARM_UP, check_size,
+    BYE, Bind, Broker, BrokerReady, Device, END, HELLO, MARKER_INTERVAL, Pattern, QUIET, Ready,
+    Roles, SubReport, WARM_UP, check_size,
 };
 use crate::compare::{control, measure};
 
@@ -479,7 +479,7 @@ impl<A: Api> Roles for Libzmq<A> {
         }
         let api = (self.context)()?;
         let bind = Bind::Tcp.zmq_endpoint();
-        let (mut frontend, mut backend, bound) = match device {
+        let (frontend, backend, bound) = match device {
             Device::Streamer => {
                 let mut frontend = api.socket(Kind::Pull)?;
                 let mut backend = api.socket(Kind::Push)?;
@@ -497,19 +497,43 @@ impl<A: Api> Roles for Libzmq<A> {
             }
         };
         ready(&bound, None);
-        let forwarding = std::thread::spawn(move || api.proxy(&mut frontend, &mut backend));
-        while !control::stopped() {
-            if forwarding.is_finished() {
-                return match forwarding.join() {
-                    Ok(Err(e)) => Err(e),
-                    Ok(Ok(())) => Err("zmq_proxy returned before the run ended".to_owned()),
-                    Err(_) => Err("the zmq_proxy thread panicked".to_owned()),
-                };
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        // zmq_proxy returns only once its context terminates, which would wait for
-        // the sockets the proxy holds: the worker exits with it still running.
-        Ok(())
+        forward_until_stopped(api, frontend, backend)
     }
+
+    fn broker(&self, broker: Broker, ready: BrokerReady) -> Result<(), String> {
+        if broker != Broker::Queue {
+            return Err(format!("no {} here: libzmq's is zmq_proxy", broker.key()));
+        }
+        let api = (self.context)()?;
+        let bind = Bind::Tcp.zmq_endpoint();
+        let mut frontend = api.socket(Kind::Router)?;
+        let mut backend = api.socket(Kind::Dealer)?;
+        let clients = api.bind(&mut frontend, &bind)?;
+        let workers = api.bind(&mut backend, &bind)?;
+        ready(&clients, Some(&workers));
+        forward_until_stopped(api, frontend, backend)
+    }
+}
+
+/// Runs `zmq_proxy` between `frontend` and `backend` on a thread of its own until
+/// `STOP`.
+fn forward_until_stopped<A: Api>(
+    api: A,
+    mut frontend: A::Socket,
+    mut backend: A::Socket,
+) -> Result<(), String> {
+    let forwarding = std::thread::spawn(move || api.proxy(&mut frontend, &mut backend));
+    while !control::stopped() {
+        if forwarding.is_finished() {
+            return match forwarding.join() {
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(())) => Err("zmq_proxy returned before the run ended".to_owned()),
+                Err(_) => Err("the zmq_proxy thread panicked".to_owned()),
+            };
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // zmq_proxy returns only once its context terminates, which would wait for
+    // the sockets the proxy holds: the worker exits with it still running.
+    Ok(())
 }
