@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use purezmq::curve::{Certificate, KeyPair};
 use purezmq_broker::broker::{Broker, BrokerConfig};
+use purezmq_broker::client::{BlockingClient, Client};
+use purezmq_broker::mdp::{ReplyKind, Version};
 use purezmq_interop_tests::{PyPeer, python};
 
 mod support;
@@ -532,6 +534,66 @@ fn mdp01_and_mdp02_peers_serve_each_other() {
     );
 }
 
+#[test]
+fn our_echo_worker_serves_python_clients_of_both_versions() {
+    let broker = BrokerProcess::start_any(&[]);
+    let ep = broker.endpoint.as_str();
+    let mut worker = Command::new(support::purezmq())
+        .args([
+            "-q",
+            "echo",
+            "echo",
+            "--broker",
+            ep,
+            "--mdp",
+            "0.2",
+            "--partials",
+            "2",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(worker.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim_end(), format!("worker ready: echo on {ep}"));
+
+    let client = |args: &[&str]| {
+        Run::start(
+            "mdp_peer.py",
+            &[
+                &args[..1],
+                &[
+                    "--broker",
+                    ep,
+                    "--service",
+                    "echo",
+                    "--timeout",
+                    ANSWER_TIMEOUT,
+                ],
+                &args[1..],
+            ]
+            .concat(),
+        )
+    };
+    let plain = client(&["client02", "--no-empty", "hi"]);
+    let empty = client(&["client02", "--empty", "hi"]);
+    let over_req = client(&["client01", "hi"]);
+    let over_dealer = client(&["client01", "--dealer", "hi"]);
+    let streamed = [
+        reply02("partial", "echo", &["hi"]),
+        reply02("partial", "echo", &["hi"]),
+        reply02("final", "echo", &["hi"]),
+    ];
+    assert_eq!(succeeded(plain.finish()), streamed);
+    assert_eq!(succeeded(empty.finish()), streamed);
+    assert_eq!(succeeded(over_req.finish()), [reply01("echo", &["hi"])]);
+    assert_eq!(succeeded(over_dealer.finish()), [reply01("echo", &["hi"])]);
+    let _ = worker.kill();
+    let _ = worker.wait();
+}
+
 // --- MMI ----------------------------------------------------------------------------------
 
 #[test]
@@ -848,6 +910,27 @@ fn majortomo_worker_serves_our_mdp02_client() {
     ]));
     let once = replies02("echo", 2, &["hello"]);
     assert_eq!(lines, [once.clone(), once].concat());
+    // Our Rust client, MDP/0.2 in RFC 18's framing: the broker frames each side
+    // its own way.
+    let client = BlockingClient::new(
+        Client::builder()
+            .endpoint(ep)
+            .version(Version::V02)
+            .timeout(PATIENCE)
+            .retries(0),
+    )
+    .unwrap();
+    let mut partials = Vec::new();
+    let last = client
+        .request_each("echo", vec!["rust".into()], |reply| {
+            if reply.kind == ReplyKind::Partial {
+                partials.push(reply.body.clone());
+            }
+        })
+        .unwrap();
+    assert_eq!(last.kind, ReplyKind::Final);
+    assert_eq!(last.body, ["rust"]);
+    assert_eq!(partials, [["partial 1/2"], ["partial 2/2"]]);
     // An MDP/0.1 client is served by it too, FINAL only.
     let lines = succeeded(mdp_run(&[
         "client01",
