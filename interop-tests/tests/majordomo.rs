@@ -778,15 +778,9 @@ fn curve_broker_serves_python_peers_that_know_its_key() {
         .public_key
         .clone()
         .expect("the broker prints its key");
-    let mut worker = mdp_peer(&[
-        "worker01",
-        "--broker",
-        ep,
-        "--service",
-        "echo",
-        "--server-key",
-        &key,
-    ]);
+    // One argument: a Z85 key may start with '-', which argparse takes for a flag.
+    let server_key = format!("--server-key={key}");
+    let mut worker = mdp_peer(&["worker01", "--broker", ep, "--service", "echo", &server_key]);
     ready(&mut worker);
     let lines = succeeded(mdp_run(&[
         "client01",
@@ -794,8 +788,7 @@ fn curve_broker_serves_python_peers_that_know_its_key() {
         ep,
         "--service",
         "echo",
-        "--server-key",
-        &key,
+        &server_key,
         "--timeout",
         ANSWER_TIMEOUT,
         "secret",
@@ -811,7 +804,7 @@ fn curve_broker_with_allow_keys_ignores_an_unlisted_client() {
     let allowed = dir.join("allowed");
     std::fs::create_dir_all(&allowed).unwrap();
     let alice = KeyPair::generate();
-    let alice_secret: String = alice.secret().to_z85().as_str().to_owned();
+    let client_key = format!("--client-key={}", alice.secret().to_z85().as_str());
     std::fs::write(
         allowed.join("alice.key"),
         Certificate::new(alice).to_public_text(),
@@ -831,16 +824,16 @@ fn curve_broker_with_allow_keys_ignores_an_unlisted_client() {
         .public_key
         .clone()
         .expect("the broker prints its key");
+    // One argument: a Z85 key may start with '-', which argparse takes for a flag.
+    let server_key = format!("--server-key={key}");
     let mut worker = mdp_peer(&[
         "worker01",
         "--broker",
         ep,
         "--service",
         "echo",
-        "--server-key",
-        &key,
-        "--client-key",
-        &alice_secret,
+        &server_key,
+        &client_key,
     ]);
     ready(&mut worker);
     let client = |extra: &[&str], timeout: &str| {
@@ -853,8 +846,7 @@ fn curve_broker_with_allow_keys_ignores_an_unlisted_client() {
                     ep,
                     "--service",
                     "echo",
-                    "--server-key",
-                    &key,
+                    &server_key,
                     "--timeout",
                     timeout,
                 ][..],
@@ -864,7 +856,7 @@ fn curve_broker_with_allow_keys_ignores_an_unlisted_client() {
             .concat(),
         )
     };
-    let listed = client(&["--client-key", &alice_secret], ANSWER_TIMEOUT);
+    let listed = client(&[&client_key], ANSWER_TIMEOUT);
     let unlisted = client(&[], SILENCE_TIMEOUT);
     assert_eq!(succeeded(listed.finish()), [reply01("echo", &["hi"])]);
     let refused = unlisted.finish();
