@@ -1,7 +1,8 @@
 //! Our Majordomo broker against libzmq peers: MDP/0.1 (RFC 7) and MDP/0.2 (RFC 18)
 //! clients and workers, MMI (RFC 8) and conformance probes from
 //! `python/mdp_peer.py`, and majortomo's own Client and Worker from
-//! `python/majortomo_peer.py` (see `python/README.md` for both).
+//! `python/majortomo_peer.py` (see `python/README.md` for both); also our own
+//! `purezmq echo` worker and Rust `Client` with those peers.
 //!
 //! Each peer is a pyzmq (libzmq 4.3.5) process of its own. The broker is `purezmq
 //! broker` in a process of its own on a free loopback port, except in the one test
