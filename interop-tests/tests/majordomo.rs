@@ -795,6 +795,32 @@ fn curve_broker_serves_python_peers_that_know_its_key() {
         "secret",
     ]));
     assert_eq!(lines, [reply01("echo", &["secret"])]);
+
+    // MDP/0.2 over CURVE too, PARTIALs included.
+    let mut worker02 = mdp_peer(&[
+        "worker02",
+        "--broker",
+        ep,
+        "--service",
+        "stream",
+        "--partials",
+        "2",
+        &server_key,
+    ]);
+    ready(&mut worker02);
+    let lines = succeeded(mdp_run(&[
+        "client02",
+        "--broker",
+        ep,
+        "--service",
+        "stream",
+        "--empty",
+        &server_key,
+        "--timeout",
+        ANSWER_TIMEOUT,
+        "secret",
+    ]));
+    assert_eq!(lines, replies02("stream", 2, &["secret"]));
     drop(broker);
     let _ = std::fs::remove_dir_all(&dir);
 }
