@@ -1,5 +1,6 @@
 //! `purezmq broker [ENDPOINT...]`: the Majordomo broker (MDP/0.1 and 0.2, MMI),
-//! with heartbeats, bounded queues, counters and CURVE.
+//! with heartbeats, bounded queues, counters, CURVE, and Titanic (RFC 9) with
+//! `--titanic DIR`.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use purezmq::{Options, Security};
 use purezmq_broker::broker::state::MIN_HEARTBEAT;
 use purezmq_broker::broker::{Broker, BrokerConfig, BrokerHandle};
 use purezmq_broker::sockopt::{self, Assignment};
+use purezmq_broker::titanic::{self, Titanic, TitanicConfig};
 
 use super::Failure;
 use super::duration;
@@ -40,8 +42,15 @@ Examples:
   purezmq keygen --cert clients/alice.key
   purezmq broker --curve --cert /etc/mdp/broker.key --allow-keys clients/
 
+  # Titanic: requests kept in /var/lib/titanic until their service replies
+  purezmq broker --titanic /var/lib/titanic
+  purezmq call titanic.request echo hello     # 200, then the request's UUID
+  purezmq call titanic.reply UUID             # 300 until a worker replied, then 200
+  purezmq call titanic.close UUID
+
 On start the broker prints `broker listening on ENDPOINT` for each endpoint (and,
-with --curve, `broker public key: KEY`) on stdout. Ctrl-C or SIGTERM closes the
+with --curve, `broker public key: KEY`; with --titanic, `titanic storing requests
+in PATH`) on stdout. Ctrl-C or SIGTERM closes the
 socket and exits 0.";
 
 /// Flags of `purezmq broker`.
@@ -102,9 +111,22 @@ pub struct BrokerArgs {
     #[arg(long, value_name = "ADDRESS", help_heading = "Security")]
     pub allow_ip: Vec<IpAddr>,
 
-    /// Run Titanic (RFC 9) inside the broker, storing requests in DIR.
-    #[arg(long, value_name = "DIR")]
+    /// Run Titanic (RFC 9) inside the broker: titanic.request, titanic.reply and
+    /// titanic.close, with requests kept in DIR (created if missing) until their
+    /// service replies, across restarts.
+    #[arg(long, value_name = "DIR", help_heading = "Titanic")]
     pub titanic: Option<PathBuf>,
+
+    /// With --titanic: most requests waiting for a reply; more are answered 500.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "titanic",
+        default_value_t = titanic::DEFAULT_MAX_PENDING,
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Titanic"
+    )]
+    pub max_pending: u64,
 
     /// Set a socket option by libzmq name in libzmq's units (repeatable), e.g.
     /// sndhwm=100000.
@@ -114,11 +136,6 @@ pub struct BrokerArgs {
 
 /// Runs `purezmq broker`.
 pub async fn run(args: BrokerArgs, mut shutdown: Shutdown) -> Result<(), Failure> {
-    if args.titanic.is_some() {
-        return Err(Failure::Usage(
-            "--titanic is not available in this build yet; run the broker without it".into(),
-        ));
-    }
     if args.heartbeat < MIN_HEARTBEAT {
         return Err(Failure::Usage(
             "--heartbeat must be at least 1ms (the default is 2500ms)".into(),
@@ -173,10 +190,37 @@ pub async fn run(args: BrokerArgs, mut shutdown: Shutdown) -> Result<(), Failure
     for endpoint in &endpoints {
         broker = broker.bind(endpoint.clone());
     }
+    // Titanic reaches the broker over inproc, which has no security handshake: it
+    // needs no CURVE key and passes --allow-keys and --allow-ip.
+    let titanic = match &args.titanic {
+        Some(dir) => {
+            let config = TitanicConfig {
+                max_pending: args.max_pending,
+                heartbeat: args.heartbeat,
+                liveness: args.liveness,
+                ..TitanicConfig::default()
+            };
+            let titanic = Titanic::new(dir, config)
+                .map_err(|e| Failure::Runtime(format!("--titanic {}: {e}", dir.display())))?;
+            let internal = format!("inproc://purezmq-titanic-{}", titanic::Uuid::random());
+            broker = broker.bind(internal.clone());
+            Some((titanic, internal))
+        }
+        None => None,
+    };
     let handle = broker.spawn().map_err(Failure::runtime)?;
-    for endpoint in handle.endpoints() {
+    for endpoint in &handle.endpoints()[..endpoints.len()] {
         println!("broker listening on {endpoint}");
     }
+    let titanic = match titanic {
+        Some((titanic, internal)) => {
+            let dir = titanic.store().path().display().to_string();
+            let running = titanic.serve(&internal).map_err(Failure::runtime)?;
+            println!("titanic storing requests in {dir}");
+            Some(running)
+        }
+        None => None,
+    };
     tracing::info!(
         heartbeat = ?args.heartbeat,
         liveness = args.liveness,
@@ -185,6 +229,9 @@ pub async fn run(args: BrokerArgs, mut shutdown: Shutdown) -> Result<(), Failure
         "broker running"
     );
     let outcome = serve(&handle, &mut shutdown, args.stats_every).await;
+    if let Some(titanic) = titanic {
+        titanic.stop().await;
+    }
     handle.shutdown();
     let stats = handle.stats();
     let joined = handle.join().await;

@@ -15,8 +15,10 @@
 //!   request identifier.
 //! - I/O: [`dispatcher`] sends pending requests to their services through any
 //!   [`Requester`] (the MDP client) and stores the replies, with backoff and a bound on
-//!   calls in flight. Serving the three services is three MDP workers whose handlers call
-//!   [`service::handle`], then [`Wakeup::wake`] after a `titanic.request`.
+//!   calls in flight. [`server`] runs it all against a broker: three MDP workers whose
+//!   handlers call [`service::handle`] (then [`Wakeup::wake`] after a
+//!   `titanic.request`), and the dispatcher with [`MdpRequester`]. [`Titanic::serve`]
+//!   starts them; `purezmq broker --titanic DIR` does so inside the broker.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -38,12 +40,16 @@ use std::path::PathBuf;
 
 pub mod dispatcher;
 pub mod frames;
+pub mod server;
 pub mod service;
 pub mod store;
 mod uuid;
 
 pub use dispatcher::{Dispatcher, DispatcherConfig, RequestError, Requester, Wakeup};
 pub use frames::FrameError;
+pub use server::{
+    DEFAULT_MAX_PENDING, MdpRequester, ServeError, Titanic, TitanicConfig, TitanicHandle,
+};
 pub use service::{Status, StatusError};
 pub use store::{Completion, Lookup, PendingRequest, Store};
 pub use uuid::{Uuid, UuidError};
