@@ -139,6 +139,7 @@ fn help_shows_the_examples_and_the_flags() {
         "--allow-keys",
         "--allow-ip",
         "--titanic",
+        "--max-pending",
         "[default: 2500ms]",
     ] {
         assert!(help.contains(text), "{text:?} missing from\n{help}");
@@ -167,6 +168,11 @@ fn bad_flags_exit_2_naming_them() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("has no unit"));
+    purezmq_cmd()
+        .args(["broker", "--max-pending", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--titanic"));
 }
 
 #[test]
@@ -282,5 +288,95 @@ fn allow_ip_refuses_other_addresses() {
         .unwrap();
     let reply = client.recv().unwrap();
     assert_eq!(reply.frames(), ["", "MDPC01", "mmi.service", "404"]);
+    assert!(broker.stop().success());
+}
+
+/// Sends one MDP/0.1 request on a fresh DEALER and returns the reply's frames after
+/// the header (empty, MDPC01, service).
+fn mdp_call(security: Security, endpoint: &str, service: &[u8], body: &[&[u8]]) -> Vec<Bytes> {
+    let client = socket(SocketType::Dealer, security, endpoint);
+    client.set_options(|o| o.rcvtimeo = Some(LIMIT)).unwrap();
+    let mut frames: Vec<&[u8]> = vec![b"", b"MDPC01", service];
+    frames.extend_from_slice(body);
+    client.send(msg(&frames)).unwrap();
+    let reply = client.recv().unwrap();
+    let frames = reply.frames();
+    assert_eq!(frames[..3], [b"".as_slice(), b"MDPC01", service]);
+    frames[3..].to_vec()
+}
+
+#[test]
+fn titanic_serves_behind_curve_and_allow_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let clients = dir.path().join("clients");
+    std::fs::create_dir(&clients).unwrap();
+    let alice = KeyPair::generate();
+    Certificate::new(alice.clone())
+        .save(&clients, "alice")
+        .unwrap();
+    let port = free_port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let args = [
+        endpoint.as_str(),
+        "--curve",
+        "--allow-keys",
+        "clients",
+        "--titanic",
+        "store",
+    ];
+    let broker = Running::start(&args, dir.path());
+    let server_key = PublicKey::from_z85(&broker.line("broker public key: ")).unwrap();
+    broker.line("broker listening on ");
+    assert!(
+        broker
+            .line("titanic storing requests in ")
+            .contains("store")
+    );
+    let alice = Security::CurveClient {
+        keypair: alice,
+        server_key,
+    };
+    // Titanic's own workers reach the broker in-process, past --allow-keys.
+    let accepted = mdp_call(
+        alice.clone(),
+        &endpoint,
+        b"titanic.request",
+        &[b"echo", b"hi"],
+    );
+    assert_eq!(accepted[0], "200");
+    assert_eq!(accepted[1].len(), 32);
+    let pending = mdp_call(alice, &endpoint, b"titanic.reply", &[&accepted[1]]);
+    assert_eq!(pending[0][..3], *b"300");
+    assert!(broker.stop().success());
+}
+
+#[test]
+fn max_pending_refuses_requests_over_the_limit_with_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let args = [
+        endpoint.as_str(),
+        "--titanic",
+        "store",
+        "--max-pending",
+        "1",
+    ];
+    let broker = Running::start(&args, dir.path());
+    broker.line("titanic storing requests in ");
+    let first = mdp_call(
+        Security::Null,
+        &endpoint,
+        b"titanic.request",
+        &[b"echo", b"1"],
+    );
+    assert_eq!(first[0], "200");
+    let second = mdp_call(
+        Security::Null,
+        &endpoint,
+        b"titanic.request",
+        &[b"echo", b"2"],
+    );
+    assert_eq!(second[0][..3], *b"500");
     assert!(broker.stop().success());
 }
