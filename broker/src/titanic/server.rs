@@ -40,13 +40,19 @@ use crate::worker::{self, Request, Worker, WorkerError};
 /// The most pending requests kept on disk, by default.
 pub const DEFAULT_MAX_PENDING: u64 = 100_000;
 
+/// The longest a service without a worker waits between two `mmi.service` probes,
+/// by default: the most a request waits after its worker appears. An MMI question is
+/// cheap, so this is shorter than the dispatcher's own default.
+pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(5);
+
 /// How Titanic runs.
 #[derive(Debug, Clone)]
 pub struct TitanicConfig {
     /// The most requests waiting for a reply; `titanic.request` answers `500` when
     /// the store holds that many. Default [`DEFAULT_MAX_PENDING`].
     pub max_pending: u64,
-    /// How the dispatcher paces its calls to services.
+    /// How the dispatcher paces its calls to services. Default: the dispatcher's,
+    /// but with holds of at most [`DEFAULT_RETRY_MAX`].
     pub dispatcher: DispatcherConfig,
     /// The workers' heartbeat interval; should match the broker's. Default 2.5 s.
     pub heartbeat: Duration,
@@ -65,7 +71,10 @@ impl Default for TitanicConfig {
     fn default() -> Self {
         TitanicConfig {
             max_pending: DEFAULT_MAX_PENDING,
-            dispatcher: DispatcherConfig::default(),
+            dispatcher: DispatcherConfig {
+                retry_max: DEFAULT_RETRY_MAX,
+                ..DispatcherConfig::default()
+            },
             heartbeat: worker::DEFAULT_HEARTBEAT,
             liveness: worker::DEFAULT_LIVENESS,
             mmi_timeout: crate::client::DEFAULT_TIMEOUT,
