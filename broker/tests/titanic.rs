@@ -143,6 +143,79 @@ async fn a_request_waits_for_its_worker_then_its_reply_is_kept_until_closed() {
     broker.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_titanic_that_dies_without_stopping_is_replaced_and_delivers_what_it_accepted() {
+    let broker = Broker::new(BrokerConfig {
+        heartbeat: Duration::from_millis(100),
+        ..BrokerConfig::default()
+    })
+    .bind("tcp://127.0.0.1:*")
+    .spawn()
+    .unwrap();
+    let endpoint = broker.endpoints()[0].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let config = TitanicConfig {
+        heartbeat: Duration::from_millis(100),
+        dispatcher: DispatcherConfig {
+            retry_min: Duration::from_millis(20),
+            retry_max: Duration::from_millis(200),
+            ..DispatcherConfig::default()
+        },
+        ..TitanicConfig::default()
+    };
+
+    // The first Titanic runs on a runtime of its own, torn down without a stop: its
+    // workers send no DISCONNECT, its dispatcher is dropped mid-retry.
+    let first = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let running = {
+        let _enter = first.enter();
+        Titanic::new(dir.path(), config.clone())
+            .unwrap()
+            .serve(&endpoint)
+            .unwrap()
+    };
+    let client = client(&endpoint);
+    let mut accepted = Vec::new();
+    for i in 0..3 {
+        let body = format!("before {i}");
+        let (status, uuid) = submit(&client, "echo", &body).await;
+        assert_eq!(status, Status::Ok);
+        accepted.push((uuid, body));
+    }
+    drop(running);
+    tokio::task::spawn_blocking(move || first.shutdown_timeout(Duration::from_secs(10)))
+        .await
+        .unwrap();
+
+    // The broker still lists the dead workers until they expire; requests sent to
+    // them go back to the queue for the new ones.
+    let second = Titanic::new(dir.path(), config)
+        .unwrap()
+        .serve(&endpoint)
+        .unwrap();
+    let (stop_echo, echo_stopped) = tokio::sync::oneshot::channel::<()>();
+    let echo = tokio::spawn(echo_worker(&endpoint).run(
+        |request: Request| async move { request.body },
+        async move {
+            let _ = echo_stopped.await;
+        },
+    ));
+    for (uuid, body) in &accepted {
+        assert_eq!(
+            wait_reply(&client, uuid).await,
+            (Status::Ok, vec![Bytes::from(body.clone())])
+        );
+    }
+    let _ = stop_echo.send(());
+    echo.await.unwrap().unwrap();
+    second.stop().await;
+    broker.stop().await.unwrap();
+}
+
 /// A `purezmq` process whose output goes to a file in the test's directory;
 /// killed (SIGKILL) when dropped.
 struct Process {
