@@ -186,10 +186,11 @@ async fn a_titanic_that_dies_without_stopping_is_replaced_and_delivers_what_it_a
         assert_eq!(status, Status::Ok);
         accepted.push((uuid, body));
     }
-    drop(running);
+    // (The handle is dropped only afterwards: dropping it would stop Titanic.)
     tokio::task::spawn_blocking(move || first.shutdown_timeout(Duration::from_secs(10)))
         .await
         .unwrap();
+    drop(running);
 
     // The broker still lists the dead workers until they expire; requests sent to
     // them go back to the queue for the new ones.

@@ -35,7 +35,7 @@ use super::dispatcher::{Dispatcher, DispatcherConfig, RequestError, Requester, W
 use super::service::{self, Status};
 use super::store::Store;
 use crate::client::{Client, ClientError};
-use crate::worker::{self, Request, Worker, WorkerError};
+use crate::worker::{self, Request, Worker};
 
 /// The most pending requests kept on disk, by default.
 pub const DEFAULT_MAX_PENDING: u64 = 100_000;
@@ -86,12 +86,9 @@ impl Default for TitanicConfig {
 /// Why Titanic could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The broker endpoint or the socket options cannot be used by a client.
-    #[error("Titanic's client cannot start: {0}")]
+    /// The broker endpoint or the socket options cannot be used.
+    #[error("Titanic cannot reach the broker: {0}")]
     Client(#[from] ClientError),
-    /// The broker endpoint or the socket options cannot be used by a worker.
-    #[error("Titanic's workers cannot start: {0}")]
-    Worker(#[from] WorkerError),
 }
 
 /// Titanic with its store open, ready to [`serve`](Titanic::serve) a broker.
@@ -198,8 +195,7 @@ impl ServiceHandler {
     }
 }
 
-/// A running Titanic. Dropping the handle leaves it running until the runtime ends;
-/// [`stop`](TitanicHandle::stop) ends it.
+/// A running Titanic. Dropping the handle stops it too, without waiting.
 #[derive(Debug)]
 pub struct TitanicHandle {
     stop: watch::Sender<bool>,
