@@ -47,6 +47,15 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A runtime with two threads, as the machine has two cores.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// `name` from the environment, or `default` (a tenth of it in debug builds).
 fn count(name: &str, default: usize) -> usize {
     match std::env::var(name) {
@@ -263,12 +272,7 @@ fn requests_are_answered_or_time_out_while_workers_and_the_broker_are_killed() {
         }
     });
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let outcomes: Vec<Outcome> = runtime.block_on(async {
+    let outcomes: Vec<Outcome> = runtime().block_on(async {
         let tasks: Vec<_> = (0..clients)
             .map(|c| {
                 let endpoint = endpoint.clone();
@@ -374,9 +378,13 @@ fn dealer(endpoint: &str) -> Socket {
 /// measured growth, in release, is about half; see the test's output).
 const QUEUE_CEILING: u64 = 80 * 1024 * 1024;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_stays_bounded_with_100000_queued_requests() {
+#[test]
+fn memory_stays_bounded_with_100000_queued_requests() {
     let _serial = serial();
+    runtime().block_on(queued_requests());
+}
+
+async fn queued_requests() {
     let queued = count("CHAOS_QUEUED", 100_000);
     let senders = 10;
     let config = BrokerConfig {
@@ -488,9 +496,13 @@ fn fd_limit() -> usize {
 /// The broker's RSS may grow by at most this much per connected client.
 const CLIENT_CEILING: u64 = 32 * 1024;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_stays_bounded_with_10000_connected_clients() {
+#[test]
+fn memory_stays_bounded_with_10000_connected_clients() {
     let _serial = serial();
+    runtime().block_on(connected_clients());
+}
+
+async fn connected_clients() {
     let wanted = count("CHAOS_CLIENTS", 10_000);
     // This process holds one descriptor per client, the broker's one per client.
     let clients = wanted.min(fd_limit().saturating_sub(200));
