@@ -374,8 +374,8 @@ fn dealer(endpoint: &str) -> Socket {
     socket
 }
 
-/// The broker's RSS may grow by at most this much for the queued requests (the
-/// measured growth, in release, is about half; see the test's output).
+/// The process's RSS may grow by at most this much for 100,000 queued requests
+/// (measured in release: 35–38 MB, about 370 bytes a request; see the output).
 const QUEUE_CEILING: u64 = 80 * 1024 * 1024;
 
 #[test]
@@ -493,7 +493,8 @@ fn fd_limit() -> usize {
         .unwrap_or(1024)
 }
 
-/// The broker's RSS may grow by at most this much per connected client.
+/// The broker's RSS may grow by at most this much per connected client (measured:
+/// about 13 KB, in release and debug alike; see the output).
 const CLIENT_CEILING: u64 = 32 * 1024;
 
 #[test]
