@@ -12,15 +12,14 @@
 
 mod cli_util;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cli_util::{free_port, purezmq};
+use cli_util::free_port;
 use purezmq_broker::client::{Client, ClientError};
 use purezmq_broker::titanic::Status;
 use rand::Rng;
@@ -45,52 +44,22 @@ fn requests() -> usize {
         .unwrap_or(1000)
 }
 
-/// A `purezmq` process with its output in a log file; SIGKILLed when dropped.
-struct Process {
-    child: Child,
-    log: PathBuf,
-}
+type Process = cli_util::LoggedProcess;
 
-impl Process {
-    fn start(args: &[&str], log: PathBuf) -> Process {
-        let out = File::create(&log).unwrap();
-        let child = purezmq()
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Process { child, log }
-    }
-
-    /// SIGKILL (what `Child::kill` sends on Unix), then reap.
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Waits (at most [`START_LIMIT`]) until the output has a line with `text`.
-    fn wait_output(&self, text: &str) {
-        let start = Instant::now();
-        loop {
-            let output = std::fs::read_to_string(&self.log).unwrap_or_default();
-            if output.lines().any(|line| line.contains(text)) {
-                return;
-            }
-            assert!(
-                start.elapsed() < START_LIMIT,
-                "no line with {text:?} in {}:\n{output}",
-                self.log.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+/// Waits (at most [`START_LIMIT`]) until `process`'s output has a line with `text`.
+fn wait_output(process: &Process, text: &str) {
+    let start = Instant::now();
+    loop {
+        let (found, output) = process.has_line(text);
+        if found {
+            return;
         }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill9();
+        assert!(
+            start.elapsed() < START_LIMIT,
+            "no line with {text:?} in {}:\n{output}",
+            process.log().display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -127,7 +96,7 @@ impl Cluster {
             ],
             log,
         );
-        broker.wait_output("titanic storing requests in");
+        wait_output(&broker, "titanic storing requests in");
         broker
     }
 
@@ -152,7 +121,7 @@ impl Cluster {
         };
         for _ in 0..WORKERS {
             let worker = cluster.start_worker();
-            worker.wait_output("worker ready");
+            wait_output(&worker, "worker ready");
             cluster.workers.push(worker);
         }
         cluster
@@ -359,7 +328,7 @@ async fn with_titanic_every_accepted_request_is_answered_after_kill_9_of_workers
         failures.len(),
     );
     if !failures.is_empty() {
-        let log = std::fs::read_to_string(&cluster.broker.log).unwrap_or_default();
+        let log = std::fs::read_to_string(cluster.broker.log()).unwrap_or_default();
         panic!(
             "{} of {} accepted requests not answered correctly, e.g. {:?}\nbroker log:\n{log}",
             failures.len(),

@@ -6,7 +6,6 @@
 mod cli_util;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -217,59 +216,22 @@ async fn a_titanic_that_dies_without_stopping_is_replaced_and_delivers_what_it_a
     broker.stop().await.unwrap();
 }
 
-/// A `purezmq` process whose output goes to a file in the test's directory;
-/// killed (SIGKILL) when dropped.
-struct Process {
-    child: Child,
-    log: PathBuf,
-}
+type Process = cli_util::LoggedProcess;
 
-impl Process {
-    fn start(args: &[&str], log: PathBuf) -> Process {
-        let out = std::fs::File::create(&log).unwrap();
-        let child = purezmq()
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Process { child, log }
-    }
-
-    /// `kill -9`: no shutdown of any kind.
-    fn kill9(&mut self) {
-        let status = std::process::Command::new("kill")
-            .arg("-9")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap();
-    }
-
-    /// Waits (at most [`LIMIT`]) until the output has a line containing `text`.
-    async fn wait_output(&self, text: &str) {
-        let start = Instant::now();
-        loop {
-            let output = std::fs::read_to_string(&self.log).unwrap_or_default();
-            if output.lines().any(|line| line.contains(text)) {
-                return;
-            }
-            assert!(
-                start.elapsed() < LIMIT,
-                "no line with {text:?} in {}:\n{output}",
-                self.log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+/// Waits (at most [`LIMIT`]) until `process`'s output has a line containing `text`.
+async fn wait_output(process: &Process, text: &str) {
+    let start = Instant::now();
+    loop {
+        let (found, output) = process.has_line(text);
+        if found {
+            return;
         }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        assert!(
+            start.elapsed() < LIMIT,
+            "no line with {text:?} in {}:\n{output}",
+            process.log().display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -290,7 +252,7 @@ async fn titanic_broker(port: u16, store: &Path, log: PathBuf) -> Process {
         ],
         log,
     );
-    broker.wait_output("titanic storing requests in").await;
+    wait_output(&broker, "titanic storing requests in").await;
     wait_listening(port);
     broker
 }
@@ -301,7 +263,7 @@ async fn echo_process(port: u16, extra: &[&str], log: PathBuf) -> Process {
     let mut args = vec!["echo", "--broker", &endpoint, "--heartbeat", "200ms"];
     args.extend_from_slice(extra);
     let echo = Process::start(&args, log);
-    echo.wait_output("worker ready").await;
+    wait_output(&echo, "worker ready").await;
     echo
 }
 
@@ -370,9 +332,7 @@ async fn a_request_whose_worker_is_killed_mid_flight_goes_to_the_next_worker() {
     let (status, uuid) = submit(&client, "echo", "in flight").await;
     assert_eq!(status, Status::Ok);
     // The broker counts the request handed to the slow worker (none queued, no reply).
-    broker
-        .wait_output("echo: workers 1 queued 0 requests 1 replies 0")
-        .await;
+    wait_output(&broker, "echo: workers 1 queued 0 requests 1 replies 0").await;
     slow.kill9();
     assert_eq!(reply(&client, &uuid).await.0, Status::Pending);
 

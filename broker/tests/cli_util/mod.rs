@@ -121,3 +121,48 @@ pub fn wait_listening(port: u16) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A `purezmq` process whose stdout and stderr go to a log file; SIGKILLed (no
+/// shutdown of any kind) and reaped when dropped.
+pub struct LoggedProcess {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl LoggedProcess {
+    /// Starts `purezmq ARGS`, writing its output to `log`.
+    pub fn start(args: &[&str], log: std::path::PathBuf) -> LoggedProcess {
+        let out = std::fs::File::create(&log).unwrap();
+        let child = purezmq()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        LoggedProcess { child, log }
+    }
+
+    /// `kill -9` (what `Child::kill` sends on Unix), then reap.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the output so far has a line containing `text`, and the output.
+    pub fn has_line(&self, text: &str) -> (bool, String) {
+        let output = std::fs::read_to_string(&self.log).unwrap_or_default();
+        (output.lines().any(|line| line.contains(text)), output)
+    }
+
+    /// The log file.
+    pub fn log(&self) -> &std::path::Path {
+        &self.log
+    }
+}
+
+impl Drop for LoggedProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
