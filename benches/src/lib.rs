@@ -4,7 +4,9 @@
 //! and `inproc_lat` take the arguments of libzmq's perf tools and print the same
 //! lines, so each pairs with libzmq's own tool on the other side. `compare` runs
 //! purezmq, libzmq, zmq.rs, omq and a raw-socket baseline side by side
-//! ([`compare`]).
+//! ([`compare`]). `httpbench` measures the HTTP gateway beside a plain axum
+//! handler ([`httpbench`]).
 
 pub mod compare;
+pub mod httpbench;
 pub mod perf;
