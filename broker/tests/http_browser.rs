@@ -189,6 +189,12 @@ fn the_gateways_page_lists_services_with_worker_counts_and_shows_a_call() {
         status.starts_with("200 OK"),
         "the status line says {status:?}"
     );
+    // And the same call for a shell.
+    let curl = format!(
+        "curl '{}/echo?args=%5B%22hi%22%2C%22there%22%5D'",
+        bus.base()
+    );
+    assert_eq!(text_of(&dom, r#"id="curl""#), Some(curl.as_str()), "{dom}");
     screenshot(&url, "gateway-page");
 
     // A service nobody offers: the page shows the gateway's 503 and its message.

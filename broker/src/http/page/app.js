@@ -26,6 +26,13 @@
     return "./" + encodeURIComponent(name);
   }
 
+  // The call as a GET URL, absolute, for curl; `'` encoded too, so that the URL
+  // can stand in single quotes.
+  function getUrl(name, args) {
+    const url = serviceUrl(name) + "?args=" + encodeURIComponent(JSON.stringify(args));
+    return new URL(url, window.location.href).href.replaceAll("'", "%27");
+  }
+
   // One HTTP exchange; a network failure is status 0 with the browser's reason.
   async function exchange(url, init) {
     const started = performance.now();
@@ -174,6 +181,8 @@
       show(false, 'The arguments must be a JSON array, such as ["hello"].', "", "invalid");
       return;
     }
+    byId("curl").textContent = "curl '" + getUrl(name, args) + "'";
+    byId("as-curl").hidden = false;
     status.removeAttribute("data-ok");
     status.textContent = "Calling " + name + "…";
     reply.textContent = "";
