@@ -28,7 +28,7 @@ Examples:
   purezmq broker 'tcp://*:5555' --curve
   purezmq echo                  # a Majordomo worker at the broker on :5555
   purezmq call echo hello
-  purezmq http                  # HTTP on :9001: curl 'http://127.0.0.1:9001/echo?args=[\"hi\"]'";
+  purezmq http                  # HTTP on :9001: curl http://127.0.0.1:9001/echo?args=%5B1%5D";
 
 /// ZeroMQ from the shell: proxies, a netcat for every socket type, CURVE keys,
 /// Majordomo requests and workers.

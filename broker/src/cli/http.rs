@@ -19,20 +19,21 @@ Examples:
   purezmq broker & purezmq echo & purezmq http
 
   # GET: the path names the service, args is a JSON array, one frame per element
-  curl 'http://127.0.0.1:9001/echo?args=%5B%22hello%22,42%5D'
-  curl -g 'http://127.0.0.1:9001/echo?args=[\"hello\",42]'        # [\"hello\",\"42\"]
+  # (URL-encoded: -G --data-urlencode does it; browsers do it themselves)
+  curl -G --data-urlencode 'args=[\"hello\", 42]' http://127.0.0.1:9001/echo
+  curl 'http://127.0.0.1:9001/echo?args=%5B%22hello%22%5D'      # [\"hello\"]
 
   # POST a JSON array; any other content type is sent as one frame
   curl --json '[\"a\", {\"k\": 1}]' http://127.0.0.1:9001/echo
   curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' http://127.0.0.1:9001/resize
 
   # Plain text, a 250 ms timeout, JSONP
-  curl -g 'http://127.0.0.1:9001/echo?args=[\"hi\"]&type=plain&timeout=250'
-  curl -g 'http://127.0.0.1:9001/echo?args=[\"hi\"]&callback=app.show'
+  curl -G --data-urlencode 'args=[\"hi\"]' -d type=plain -d timeout=250 http://127.0.0.1:9001/echo
+  curl -G --data-urlencode 'args=[\"hi\"]' -d callback=app.show http://127.0.0.1:9001/echo
 
   # Partial replies as Server-Sent Events (MDP/0.2 worker and gateway)
   purezmq echo --mdp 0.2 --partials 3 --delay 500ms & purezmq http --mdp 0.2
-  curl -N -H 'Accept: text/event-stream' -g 'http://127.0.0.1:9001/echo?args=[\"hi\"]'
+  curl -N -H 'Accept: text/event-stream' http://127.0.0.1:9001/echo
 
   # The broker's services, health and metrics
   curl http://127.0.0.1:9001/mmi.services

@@ -302,7 +302,8 @@ impl Exchange {
         client: &Client,
         deadline: Option<Instant>,
     ) -> Result<(), ApiError> {
-        let limit = Instant::now() + BROKER_CHECK;
+        let started = Instant::now();
+        let limit = started + BROKER_CHECK;
         let limit = deadline.map_or(limit, |deadline| deadline.min(limit));
         match tokio::time::timeout_at(limit, client.has_service(self.service.clone())).await {
             Ok(Ok(true)) => {
@@ -314,7 +315,7 @@ impl Exchange {
                 Err(self.no_worker())
             }
             Ok(Err(error)) => Err(self.client_error(error)),
-            Err(_) => Err(self.broker_silent()),
+            Err(_) => Err(self.broker_silent(limit.saturating_duration_since(started))),
         }
     }
 
@@ -334,12 +335,12 @@ impl Exchange {
             ),
         );
         if mmi::is_mmi(&self.service) {
-            return self.broker_silent();
+            return self.broker_silent(after);
         }
         match tokio::time::timeout(RECHECK, client.has_service(self.service.clone())).await {
             Ok(Ok(false)) => self.no_worker(),
             Ok(Ok(true)) => timeout,
-            Ok(Err(_)) | Err(_) => self.broker_silent(),
+            Ok(Err(_)) | Err(_) => self.broker_silent(after + RECHECK),
         }
     }
 
@@ -355,14 +356,17 @@ impl Exchange {
         )
     }
 
-    fn broker_silent(&self) -> ApiError {
+    /// 503: the broker did not answer within `waited` (it answers `mmi.service`
+    /// at once when it runs).
+    fn broker_silent(&self, waited: Duration) -> ApiError {
         let broker = self.gateway.pool.broker().to_owned();
         self.gateway.pool.broker_silent();
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "broker_unreachable",
             format!(
-                "the broker at {broker} did not answer (it answers mmi.service at once when it runs); is it running, and is the gateway's --broker right?"
+                "the broker at {broker} did not answer within {} ms (it answers mmi.service at once when it runs); is it running, and is the gateway's --broker right?",
+                waited.as_millis()
             ),
         )
     }
