@@ -777,6 +777,56 @@ fn without_a_broker_health_and_calls_are_503() {
 }
 
 #[test]
+fn a_silent_broker_is_left_for_the_next_and_a_restarted_one_serves_again() {
+    let (broker, endpoint) = broker();
+    let _echo = echo(&endpoint, &[]);
+    let dead = format!("tcp://127.0.0.1:{}", free_port());
+
+    // Failover: the first broker is silent; the call that finds out gets 503,
+    // the next goes to the other broker.
+    let (_gateway, url) = gateway(&[&dead, &endpoint], &[]);
+    let (code, body) = curl(&[&format!("{url}/echo?timeout=1000")]);
+    assert_eq!(code, 503, "{body}");
+    let body = json(&body);
+    assert_eq!(body["reason"], "broker_unreachable");
+    assert!(body["error"].as_str().unwrap().contains(&dead), "{body}");
+    let (code, body) = curl(&[&format!("{url}/echo?args={}", enc("[\"next\"]"))]);
+    assert_eq!((code, json(&body)), (200, serde_json::json!(["next"])));
+    let (code, _) = curl(&[&format!("{url}/healthz")]);
+    assert_eq!(code, 200);
+
+    // A broker restart: 503 while it is down, 200 once it is back.
+    let (_single, url) = gateway(&[&endpoint], &[]);
+    wait_service(&url, "echo");
+    drop(broker);
+    let (code, body) = curl(&[&format!("{url}/echo?timeout=1000")]);
+    assert_eq!(code, 503, "{body}");
+    assert_eq!(json(&body)["reason"], "broker_unreachable");
+    let _broker = Proc::start(&["broker", &endpoint]);
+    _broker.line("broker listening on ");
+    let start = Instant::now();
+    loop {
+        let (code, body) = curl(&[&format!(
+            "{url}/echo?args={}&timeout=2000",
+            enc("[\"back\"]")
+        )]);
+        if code == 200 {
+            assert_eq!(json(&body), serde_json::json!(["back"]));
+            break;
+        }
+        assert!(
+            [503, 504].contains(&code),
+            "while the worker comes back: {code} {body}"
+        );
+        assert!(
+            start.elapsed() < LIMIT,
+            "never 200 after the restart: {code} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn the_command_line_binds_prints_and_stops_cleanly() {
     let (_broker, endpoint) = broker();
     let (mut gateway, url) = gateway(&[&endpoint], &["--timeout", "-1"]);
