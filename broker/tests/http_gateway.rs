@@ -496,7 +496,7 @@ async fn frames_that_are_not_utf8_come_back_as_base64() {
 fn no_worker_is_503_at_once_and_a_slow_one_504_while_others_answer() {
     let (_broker, endpoint) = broker();
     let _echo = echo(&endpoint, &[]);
-    let _slow = echo(&endpoint, &["slow", "--delay", "3s"]);
+    let _slow = echo(&endpoint, &["slow", "--delay", "5s"]);
     // A default timeout far longer than the test may take: a 503 must not wait
     // for it.
     let (_gateway, url) = gateway(&[&endpoint], &["--timeout", "120s"]);
@@ -581,7 +581,7 @@ fn no_worker_is_503_at_once_and_a_slow_one_504_while_others_answer() {
 fn bodies_over_max_body_are_413_and_requests_over_max_inflight_429() {
     let (_broker, endpoint) = broker();
     let _echo = echo(&endpoint, &[]);
-    let _slow = echo(&endpoint, &["slow", "--delay", "2s"]);
+    let _slow = echo(&endpoint, &["slow", "--delay", "4s"]);
     let (_gateway, url) = gateway(&[&endpoint], &["--max-body", "16", "--max-inflight", "1"]);
     wait_service(&url, "echo");
     wait_service(&url, "slow");

@@ -45,11 +45,19 @@ pub(super) async fn service(State(gateway): State<Arc<Inner>>, request: Request)
         Ok(response) => response,
         Err(error) => error.for_service(&service).into_response(),
     };
+    let elapsed = started.elapsed();
+    tracing::debug!(
+        method = %parts.method,
+        service = %String::from_utf8_lossy(&service),
+        status = response.status().as_u16(),
+        ?elapsed,
+        "http call"
+    );
     if !preflight {
         gateway.metrics.record(
             &String::from_utf8_lossy(&service),
             response.status().as_u16(),
-            started.elapsed(),
+            elapsed,
         );
     }
     response
