@@ -12,11 +12,13 @@
 //! - [`spec`]: socket specs such as `xsub@tcp://*:5559` or `dealer>tcp://host:5560`,
 //!   as the command line takes them.
 //! - [`titanic`]: Titanic (RFC 9), requests kept on disk until their service replies.
+//! - [`http`]: the HTTP gateway: `GET /SERVICE?args=[…]` calls a Majordomo service.
 //! - [`sockopt`]: socket options by their libzmq names and in libzmq's units.
 
 pub mod broker;
 pub mod client;
 pub mod clone;
+pub mod http;
 pub mod mdp;
 pub mod proxy;
 pub mod sockopt;

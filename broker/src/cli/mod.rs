@@ -8,6 +8,7 @@ pub mod completions;
 pub mod duration;
 pub mod echo;
 pub mod format;
+pub mod http;
 pub mod keygen;
 pub mod proxy;
 
