@@ -25,7 +25,8 @@ use crate::compare::machine::{self, Machine};
 
 const USAGE: &str = "\
 usage: httpbench [--quick] [--connections N] [--duration SECONDS] [--warmup SECONDS]
-                 [--rounds N] [--workers N] [--broker tcp|inproc] [--out PATH]
+                 [--rounds N] [--workers N] [--broker tcp|inproc] [--runtime multi|current]
+                 [--out PATH]
 
 Requests/s and p50/p99 of GET /echo?args=[\"hello\"] at N keep-alive connections (one request
 in flight each) through the HTTP gateway -> Majordomo broker -> built-in echo workers (one
@@ -39,6 +40,8 @@ process), beside a plain axum handler answering the same bytes (another process)
   --workers N        echo workers behind the broker (default 1)
   --broker T         how the gateway and workers reach the broker: tcp over loopback
                      (the default) or inproc
+  --runtime R        the servers' tokio runtime: multi (the default, a worker thread per
+                     CPU) or current (one thread)
   --out PATH         also write the report (Markdown) there";
 
 /// The targets the issue sets for the gateway.
@@ -54,6 +57,7 @@ struct Options {
     rounds: usize,
     workers: usize,
     broker: String,
+    runtime: String,
     quick: bool,
     out: Option<std::path::PathBuf>,
 }
@@ -81,6 +85,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         rounds: 3,
         workers: 1,
         broker: "tcp".to_owned(),
+        runtime: "multi".to_owned(),
         quick: false,
         out: None,
     };
@@ -110,6 +115,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 }
                 options.broker = transport;
             }
+            "--runtime" => {
+                let runtime = value()?;
+                if runtime != "multi" && runtime != "current" {
+                    return Err(format!("--runtime {runtime}: multi or current"));
+                }
+                options.runtime = runtime;
+            }
             "--out" => options.out = Some(value()?.into()),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -129,7 +141,7 @@ fn broker_endpoint(transport: &str) -> String {
     }
 }
 
-/// `httpbench --serve KIND --workers N --broker ENDPOINT`: one server, until its
+/// `httpbench --serve KIND --workers N --broker ENDPOINT --runtime R`: one server, until its
 /// standard input closes (the orchestrator ended) or it is killed.
 fn serve_main(args: &[String]) -> ! {
     let kind = args.first().and_then(|key| Kind::parse(key));
@@ -141,22 +153,26 @@ fn serve_main(args: &[String]) -> ! {
         workers: 1,
         broker: broker_endpoint("tcp"),
     };
+    let mut multi = true;
     let mut rest = args[1..].iter();
     while let Some(flag) = rest.next() {
         let value = rest.next().cloned().unwrap_or_default();
         match flag.as_str() {
             "--workers" => setup.workers = value.parse().unwrap_or(1),
             "--broker" => setup.broker = value,
+            "--runtime" => multi = value != "current",
             other => {
                 eprintln!("httpbench --serve: unknown argument {other}");
                 std::process::exit(2);
             }
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = if multi {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("httpbench: cannot start a runtime: {e}");
@@ -194,6 +210,7 @@ impl Server {
             .args(["--serve", kind.key()])
             .args(["--workers", &options.workers.to_string()])
             .args(["--broker", &broker_endpoint(&options.broker)])
+            .args(["--runtime", &options.runtime])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -377,13 +394,19 @@ fn report(options: &Options, plain: &[Sample], gateway: &[Sample], command: &str
     text.push_str(&format!(
         "`GET {}` (`args=[\"hello\"]`), answered with `{}` and a newline, at {} keep-alive connections with one \
          request in flight each; {:.1} s measured after {:.1} s of warm-up, {} round(s) per \
-         server, alternating, each with a fresh server process; medians (requests/s: lowest–highest).\n\n",
+         server, alternating, each with a fresh server process on a {} tokio runtime; medians \
+         (requests/s: lowest–highest).\n\n",
         servers::TARGET,
         servers::REPLY.trim_end(),
         options.connections,
         options.duration.as_secs_f64(),
         options.warmup.as_secs_f64(),
-        options.rounds
+        options.rounds,
+        if options.runtime == "current" {
+            "single-threaded"
+        } else {
+            "multi-threaded"
+        }
     ));
     text.push_str(&format!(
         "Machine: {} cores, {}, {} of memory, {}, load {} at the start; {}.{} The load \

@@ -66,7 +66,12 @@ mod tests {
 
     #[test]
     fn the_script_inserts_text_never_html() {
-        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"] {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+        ] {
             assert!(!SCRIPT.contains(sink), "app.js uses {sink}");
         }
     }
