@@ -114,9 +114,28 @@ fn wait_200(bus: &Bus, target: &str) {
 
 const MIB: u64 = 1024 * 1024;
 
+/// The hard limit on open files (`ulimit -Hn`), which the processes here raise
+/// their soft limit to; `None` for unlimited.
+fn hard_fd_limit() -> Option<u64> {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Hn"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
 #[test]
 fn a_thousand_concurrent_connections_are_all_answered_and_memory_stays_bounded() {
     let _serial = serial();
+    // wrk, the gateway and the broker each hold a descriptor per connection.
+    if let Some(limit) = hard_fd_limit() {
+        assert!(
+            limit >= 2 * CONNECTIONS as u64 + 200,
+            "this test needs {} open files per process; the hard limit is {limit}: raise it \
+             (ulimit -Hn, or LimitNOFILE for a service)",
+            2 * CONNECTIONS + 200
+        );
+    }
     let timeout = format!("{}s", GATEWAY_TIMEOUT.as_secs() * 3);
     let bus = Bus::start(
         &["echo", "echo", "echo", "echo"],
