@@ -22,6 +22,8 @@ Logging goes to stderr: info and above by default, -v for debug, -vv for trace,
 precedence.
 
 Examples:
+  purezmq up                    # broker :5555, HTTP gateway :9001, an echo service
+  curl -g 'http://127.0.0.1:9001/echo?args=["hello"]'
   purezmq proxy 'xsub@tcp://*:5559' 'xpub@tcp://*:5560'
   purezmq cat 'sub>tcp://127.0.0.1:5560' --subscribe weather
   purezmq keygen --cert server.key
@@ -65,6 +67,9 @@ enum Command {
     Keygen(cli::keygen::KeygenArgs),
     /// Run a Majordomo broker (MDP/0.1 and 0.2, MMI) with heartbeats and CURVE.
     Broker(Box<cli::broker::BrokerArgs>),
+    /// Run the whole bus in one process: a broker, the HTTP gateway and the
+    /// configured services (purezmq.toml), or the built-in echo.
+    Up(Box<cli::up::UpArgs>),
     /// Print a shell completion script.
     Completions(cli::completions::CompletionsArgs),
 }
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
         Command::Broker(args) => on_runtime(|shutdown| cli::broker::run(*args, shutdown)),
         Command::Call(args) => on_runtime(|shutdown| cli::call::run(*args, shutdown)),
         Command::Echo(args) => on_runtime(|shutdown| cli::echo::run(*args, shutdown)),
+        Command::Up(args) => on_runtime(|shutdown| cli::up::run(*args, shutdown)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,8 @@ pub mod echo;
 pub mod format;
 pub mod keygen;
 pub mod proxy;
+pub mod size;
+pub mod up;
 
 pub mod security;
 pub mod signal;
