@@ -23,7 +23,7 @@ precedence.
 
 Examples:
   purezmq up                    # broker :5555, HTTP gateway :9001, an echo service
-  curl -g 'http://127.0.0.1:9001/echo?args=["hello"]'
+  curl -g 'http://127.0.0.1:9001/echo?args=[\"hello\"]'
   purezmq proxy 'xsub@tcp://*:5559' 'xpub@tcp://*:5560'
   purezmq cat 'sub>tcp://127.0.0.1:5560' --subscribe weather
   purezmq keygen --cert server.key

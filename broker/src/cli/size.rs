@@ -47,7 +47,11 @@ mod tests {
     #[test]
     fn errors_say_what_to_write() {
         assert!(parse("MiB").unwrap_err().starts_with("bad size \"MiB\""));
-        assert!(parse("1.5MiB").unwrap_err().starts_with("bad unit \".5MiB\""));
+        assert!(
+            parse("1.5MiB")
+                .unwrap_err()
+                .starts_with("bad unit \".5MiB\"")
+        );
         assert!(parse("5 parsecs").unwrap_err().starts_with("bad unit"));
         assert!(parse("99999999999999999999").is_err());
         assert_eq!(

@@ -248,18 +248,18 @@ fn plan(path: Option<&Path>) -> Result<Plan, Failure> {
             (Some(text), path.display().to_string(), base_dir(path))
         }
         None => match std::fs::read_to_string(DEFAULT_CONFIG) {
-            Ok(text) => (
-                Some(text),
-                DEFAULT_CONFIG.to_string(),
-                PathBuf::from("."),
-            ),
+            Ok(text) => (Some(text), DEFAULT_CONFIG.to_string(), PathBuf::from(".")),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
                 None,
-                format!("none ({DEFAULT_CONFIG} not found): a broker, the gateway and the built-in echo"),
+                format!(
+                    "none ({DEFAULT_CONFIG} not found): a broker, the gateway and the built-in echo"
+                ),
                 PathBuf::from("."),
             ),
             Err(e) => {
-                return Err(Failure::Runtime(format!("cannot read {DEFAULT_CONFIG}: {e}")));
+                return Err(Failure::Runtime(format!(
+                    "cannot read {DEFAULT_CONFIG}: {e}"
+                )));
             }
         },
     };
@@ -603,4 +603,3 @@ mod tests {
         assert!(plan.http.is_some());
     }
 }
-
