@@ -166,7 +166,7 @@ impl Dispatcher {
     async fn run(mut self, mut jobs: mpsc::Receiver<Job>) -> purezmq::Result<()> {
         loop {
             tokio::select! {
-                message = self.backend.recv() => self.from_worker(message?),
+                message = self.backend.recv() => self.on_worker_message(message?),
                 job = jobs.recv() => match job {
                     Some(job) => self.enqueue(job),
                     None => return Ok(()),
@@ -177,7 +177,7 @@ impl Dispatcher {
     }
 
     /// A worker's READY or answer.
-    fn from_worker(&mut self, message: Message) {
+    fn on_worker_message(&mut self, message: Message) {
         let frames = message.into_frames();
         let [worker, delimiter, rest @ ..] = frames.as_slice() else {
             eprintln!("webmaster: a worker sent a message without an envelope; ignored");
