@@ -29,16 +29,23 @@ fn examples_dir() -> &'static Path {
             .file_name()
             .and_then(|p| p.to_str())
             .unwrap_or("debug");
-        let target_dir = profile_dir
+        let mut target_dir = profile_dir
             .parent()
             .expect("the profile has a target directory");
         let mut build = Command::new(env!("CARGO"));
         build
             .args(["build", "--quiet", "-p", "purezmq-broker"])
             .args(["--example", "webmaster", "--example", "fileworker"])
-            .arg("--target-dir")
-            .arg(target_dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // Cargo marks its target directory with CACHEDIR.TAG; without one here, the
+        // profile sits in TARGET/TRIPLE, built with `--target TRIPLE`.
+        if !target_dir.join("CACHEDIR.TAG").exists()
+            && let (Some(triple), Some(parent)) = (target_dir.file_name(), target_dir.parent())
+        {
+            build.arg("--target").arg(triple);
+            target_dir = parent;
+        }
+        build.arg("--target-dir").arg(target_dir);
         match profile {
             "debug" => {}
             "release" => {
