@@ -480,3 +480,63 @@ fn workers_come_back_after_the_master_restarts() {
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.text(), "hello, world\n");
 }
+
+#[test]
+fn a_lying_worker_gets_502_and_a_hung_one_504_while_others_serve() {
+    let mut site = Site::new(&["--timeout-ms", "2000"], 0);
+    // A worker played by hand: READY, then whatever answers the test chooses.
+    let rogue = purezmq::blocking::Socket::new(purezmq::SocketType::Dealer);
+    rogue.set_options(|o| o.rcvtimeo = Some(PATIENCE)).unwrap();
+    rogue.connect(&site.workers_endpoint).unwrap();
+    rogue
+        .send(purezmq::Message::from_iter(["", "READY"]))
+        .unwrap();
+
+    let exchange = |answer: &[&[u8]]| {
+        let url = format!("{}/hello.txt", site.url);
+        let client = std::thread::spawn(move || curl(&[&url]));
+        let request = rogue.recv().unwrap().into_frames();
+        let [delimiter, id, path] = request.as_slice() else {
+            panic!("a request of {} frames", request.len());
+        };
+        assert!(delimiter.is_empty());
+        assert_eq!(id.len(), 8);
+        assert_eq!(&path[..], b"/hello.txt");
+        if !answer.is_empty() {
+            let mut reply = purezmq::Message::new();
+            reply.push(Vec::new());
+            reply.push(id.to_vec());
+            for frame in answer {
+                reply.push(frame.to_vec());
+            }
+            rogue.send(reply).unwrap();
+        }
+        client.join().unwrap()
+    };
+
+    // A header line that tries to smuggle in a second header.
+    let smuggled = exchange(&[b"200", b"X-Evil: a\r\nSet-Cookie: stolen=1", b"body"]);
+    assert_eq!(smuggled.status, 502, "{smuggled:?}");
+    assert!(smuggled.header("set-cookie").is_none(), "{smuggled:?}");
+    let bad_status = exchange(&[b"999", b"body"]);
+    assert_eq!(bad_status.status, 502, "{bad_status:?}");
+    let no_status = exchange(&[b"2OO", b"body"]);
+    assert_eq!(no_status.status, 502, "{no_status:?}");
+    // A header the master writes itself is dropped, not doubled.
+    let length = exchange(&[b"200", b"Content-Length: 99", b"X-Worker: rogue", b"ok"]);
+    assert_eq!(length.status, 200, "{length:?}");
+    assert_eq!(length.header("content-length"), Some("2"));
+    assert_eq!(length.header("x-worker"), Some("rogue"));
+    assert_eq!(length.text(), "ok");
+    // No answer at all: 504, and the rogue stays busy.
+    let hung = exchange(&[]);
+    assert_eq!(hung.status, 504, "{hung:?}");
+
+    // A real worker serves while the rogue hangs.
+    site.add_worker();
+    for _ in 0..3 {
+        let reply = site.get("/hello.txt");
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.text(), "hello, world\n");
+    }
+}
