@@ -336,7 +336,7 @@ fn a_slow_program_is_killed_at_the_timeout_while_another_request_is_answered() {
     let script = "if [ \"$1\" = slow ]; then sleep 30; fi; echo \"done $1\"";
     let worker = bus.script(
         "slow",
-        &["-j", "2", "--timeout", "4s", "-r"],
+        &["-j", "2", "--timeout", "6s", "-r"],
         &["sh", "-c", script, "sh"],
     );
     let (slow_tx, slow_rx) = mpsc::channel();
@@ -363,7 +363,7 @@ fn a_slow_program_is_killed_at_the_timeout_while_another_request_is_answered() {
     let slow_reply = slow_rx.recv_timeout(LIMIT).unwrap().unwrap();
     assert_eq!(
         slow_reply,
-        ["[timeout after 4s: process group killed]\n", "signal 9"]
+        ["[timeout after 6s: process group killed]\n", "signal 9"]
     );
     slow.join().unwrap();
     assert_eq!(children_of(worker.pid()), [], "children left behind");
@@ -475,4 +475,79 @@ fn sigterm_kills_the_running_programs_and_exits_0() {
     let status = worker.terminate();
     assert!(status.success(), "{status}: {}", worker.output());
     assert_eq!(alive_in_group(group), [], "the program outlived the worker");
+}
+
+#[test]
+fn help_shows_examples_and_the_flags() {
+    purezmq_cmd()
+        .args(["script", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("purezmq script date -- date -u")
+                .and(predicate::str::contains("--max-output"))
+                .and(predicate::str::contains("process group")),
+        );
+    purezmq_cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("script"));
+}
+
+/// The library as `purezmq up` uses it: served in this process, stopped by its
+/// shutdown future.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_serves_until_its_shutdown_future_completes() {
+    use purezmq_broker::script::{ScriptConfig, ScriptError, ScriptService};
+    use purezmq_broker::worker::Worker;
+
+    let bus = Bus::start();
+    let worker = Worker::new(bus.endpoint.clone(), "lib");
+    let config = ScriptConfig {
+        exit_code: true,
+        ..ScriptConfig::new("printf", vec!["%s,".into()])
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = tokio::spawn(
+        ScriptService::new(worker.clone(), "lib", config).run(async move {
+            let _ = stopped.await;
+        }),
+    );
+    let client = Client::builder()
+        .endpoint(bus.endpoint.clone())
+        .timeout(LIMIT)
+        .retries(0)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    while !client.has_service("lib").await.unwrap() {
+        assert!(start.elapsed() < LIMIT, "the service never registered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reply = client
+        .request("lib", vec![Bytes::from("a"), Bytes::from("b")])
+        .await
+        .unwrap();
+    assert_eq!(text(&reply), ["a,b,", "0"]);
+    stop.send(()).unwrap();
+    tokio::time::timeout(LIMIT, service)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    let missing = ScriptConfig::new("no-such-program-for-purezmq", vec![]);
+    let refused = ScriptService::new(worker.clone(), "lib", missing)
+        .run(async {})
+        .await;
+    assert!(matches!(refused, Err(ScriptError::ProgramNotFound { .. })));
+    let no_jobs = ScriptConfig {
+        jobs: 0,
+        ..ScriptConfig::new("printf", vec![])
+    };
+    let refused = ScriptService::new(worker, "lib", no_jobs)
+        .run(async {})
+        .await;
+    assert!(matches!(refused, Err(ScriptError::Config(_))));
 }
