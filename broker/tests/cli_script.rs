@@ -551,3 +551,25 @@ async fn the_library_serves_until_its_shutdown_future_completes() {
         .await;
     assert!(matches!(refused, Err(ScriptError::Config(_))));
 }
+
+#[test]
+fn what_a_program_leaves_running_is_killed_when_it_exits() {
+    let bus = Bus::start();
+    // The background sleep keeps the output pipe open: the reply still comes when
+    // the script exits, not at the timeout, and the sleep is gone.
+    let script = "sleep 1000 & echo $! > \"$1\"; echo started";
+    let worker = bus.script(
+        "leaver",
+        &["--timeout", "60s", "-r"],
+        &["sh", "-c", script, "sh"],
+    );
+    let pidfile = bus.path("leftover.pid");
+    let reply = bus.call("leaver", &[pidfile.to_str().unwrap().as_bytes()]);
+    assert_eq!(text(&reply), ["started\n", "0"]);
+    let leftover = read_pid(&pidfile);
+    let alive = processes()
+        .iter()
+        .any(|p| p.pid == leftover && p.state != 'Z');
+    assert!(!alive, "the background sleep outlived its request");
+    assert_eq!(children_of(worker.pid()), [], "children left behind");
+}

@@ -70,12 +70,7 @@ impl Running {
     /// then its id, which is the group's, cannot be given to another process.
     fn kill_group(&self) {
         if !self.reaped {
-            match killpg(self.group, Signal::SIGKILL) {
-                Ok(()) | Err(Errno::ESRCH) => {}
-                Err(error) => {
-                    tracing::warn!(group = %self.group, %error, "cannot kill the program's process group")
-                }
-            }
+            kill_group(self.group);
         }
     }
 
@@ -204,13 +199,28 @@ impl Runner {
         let group = running.group;
         let ended = {
             let work = async {
-                if let Some(reader) = reader.as_mut()
-                    && read_at_most(reader, config.max_output, &mut output).await
-                {
-                    return Ended::Cut;
-                }
-                exited(group).await;
-                Ended::Exited
+                let reading = async {
+                    match reader.as_mut() {
+                        Some(reader) => read_at_most(reader, config.max_output, &mut output).await,
+                        None => false,
+                    }
+                };
+                let mut reading = std::pin::pin!(reading);
+                let cut = tokio::select! {
+                    cut = &mut reading => {
+                        if !cut {
+                            exited(group).await;
+                        }
+                        cut
+                    }
+                    () = exited(group) => {
+                        // What the program left running in its group goes with
+                        // it, and with them their hold on the output pipe.
+                        kill_group(group);
+                        reading.await
+                    }
+                };
+                if cut { Ended::Cut } else { Ended::Exited }
             };
             tokio::select! {
                 ended = work => ended,
@@ -328,6 +338,17 @@ async fn read_at_most(reader: &mut pipe::Receiver, limit: usize, output: &mut Ve
             return true;
         }
         output.extend_from_slice(&chunk[..read]);
+    }
+}
+
+/// Sends SIGKILL to every process of the group. Sound only while its leader is not
+/// reaped (see [`Running::kill_group`]).
+fn kill_group(group: Pid) {
+    match killpg(group, Signal::SIGKILL) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(error) => {
+            tracing::warn!(%group, %error, "cannot kill the program's process group")
+        }
     }
 }
 
