@@ -10,6 +10,7 @@ pub mod echo;
 pub mod format;
 pub mod keygen;
 pub mod proxy;
+pub mod script;
 
 pub mod security;
 pub mod signal;
