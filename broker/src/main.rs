@@ -29,7 +29,8 @@ Examples:
   purezmq keygen --cert server.key
   purezmq broker 'tcp://*:5555' --curve
   purezmq echo                  # a Majordomo worker at the broker on :5555
-  purezmq call echo hello";
+  purezmq call echo hello
+  purezmq script date -- date -u   # any program as a Majordomo service";
 
 /// ZeroMQ from the shell: proxies, a netcat for every socket type, CURVE keys,
 /// Majordomo requests and workers.
@@ -63,6 +64,8 @@ enum Command {
     Call(Box<cli::call::CallArgs>),
     /// A Majordomo worker that answers each request with its own frames.
     Echo(Box<cli::echo::EchoArgs>),
+    /// A Majordomo worker that runs a program for each request; its output is the reply.
+    Script(Box<cli::script::ScriptArgs>),
     /// Generate a CURVE key pair, printed or as certificate files.
     Keygen(cli::keygen::KeygenArgs),
     /// Run a Majordomo broker (MDP/0.1 and 0.2, MMI) with heartbeats and CURVE.
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Call(args) => on_runtime(|shutdown| cli::call::run(*args, shutdown)),
         Command::Echo(args) => on_runtime(|shutdown| cli::echo::run(*args, shutdown)),
         Command::Up(args) => on_runtime(|shutdown| cli::up::run(*args, shutdown)),
+        Command::Script(args) => on_runtime(|shutdown| cli::script::run(*args, shutdown)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

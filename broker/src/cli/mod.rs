@@ -12,6 +12,7 @@ pub mod keygen;
 pub mod proxy;
 pub mod size;
 pub mod up;
+pub mod script;
 
 pub mod security;
 pub mod signal;
