@@ -101,7 +101,7 @@ pub struct ScriptArgs {
 
     /// The most output read per request (e.g. 4096, 64KiB, 1MiB, 1MB); past it the
     /// group is killed and the reply cut
-    #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = parse_max_output)]
     pub max_output: usize,
 
     /// Pass this variable from the worker's environment to the program (repeat)
@@ -124,32 +124,11 @@ pub struct ScriptArgs {
     pub security: ClientSecurityArgs,
 }
 
-/// Parses a size: a number of bytes, or with a unit: KiB, MiB, GiB (1024s) or kB,
-/// KB, MB, GB (1000s).
-pub fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let hint = "write a number of bytes, with a unit if you like: 4096, 64KiB, 1MiB, 1MB";
-    let number: usize = number
-        .parse()
-        .map_err(|_| format!("bad size {text:?}: {hint}"))?;
-    let scale: usize = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" | "K" => 1 << 10,
-        "MiB" | "M" => 1 << 20,
-        "GiB" | "G" => 1 << 30,
-        "kB" | "KB" => 1000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        other => return Err(format!("bad unit {other:?} in size {text:?}: {hint}")),
-    };
-    match number.checked_mul(scale) {
-        Some(0) => Err("a size of 0 leaves no room for any output".into()),
-        Some(size) => Ok(size),
-        None => Err(format!("size {text:?} is too large")),
+/// An output limit: a size (`cli::size`), more than zero.
+fn parse_max_output(text: &str) -> Result<usize, String> {
+    match super::size::parse(text)? {
+        0 => Err("a size of 0 leaves no room for any output".into()),
+        size => Ok(size),
     }
 }
 
@@ -215,15 +194,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("64KiB"), Ok(65536));
-        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
-        assert_eq!(parse_size("1MB"), Ok(1_000_000));
-        assert_eq!(parse_size("10B"), Ok(10));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("1TB").unwrap_err().starts_with("bad unit"));
-        assert!(parse_size("MiB").unwrap_err().starts_with("bad size"));
-        assert!(parse_size("99999999999999999999GiB").is_err());
+    fn an_output_limit_is_a_size_above_zero() {
+        assert_eq!(parse_max_output("64KiB"), Ok(65536));
+        assert_eq!(parse_max_output("1MB"), Ok(1_000_000));
+        assert!(parse_max_output("0").unwrap_err().contains("no room"));
+        assert!(parse_max_output("1TB").unwrap_err().starts_with("bad unit"));
     }
 }

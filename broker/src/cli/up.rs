@@ -492,9 +492,9 @@ fn parse_flags<T: Args + FromArgMatches>(
     argv: Vec<OsString>,
     source: &str,
     context: &str,
-    subcommand: &str,
+    subcommand: &'static str,
 ) -> Result<T, Failure> {
-    let command = T::augment_args(clap::Command::new(subcommand.to_string()))
+    let command = T::augment_args(clap::Command::new(subcommand))
         .no_binary_name(false)
         .disable_help_flag(true)
         .disable_version_flag(true);
