@@ -13,11 +13,13 @@
 //!   as the command line takes them.
 //! - [`titanic`]: Titanic (RFC 9), requests kept on disk until their service replies.
 //! - [`script`]: the script worker: any program becomes a Majordomo service.
+//! - [`http`]: the HTTP gateway: `GET /SERVICE?args=[…]` calls a Majordomo service.
 //! - [`sockopt`]: socket options by their libzmq names and in libzmq's units.
 
 pub mod broker;
 pub mod client;
 pub mod clone;
+pub mod http;
 pub mod mdp;
 pub mod proxy;
 pub mod script;

@@ -30,7 +30,8 @@ Examples:
   purezmq broker 'tcp://*:5555' --curve
   purezmq echo                  # a Majordomo worker at the broker on :5555
   purezmq call echo hello
-  purezmq script date -- date -u   # any program as a Majordomo service";
+  purezmq script date -- date -u   # any program as a Majordomo service
+  purezmq http                  # HTTP on :9001: curl http://127.0.0.1:9001/echo?args=%5B1%5D";
 
 /// ZeroMQ from the shell: proxies, a netcat for every socket type, CURVE keys,
 /// Majordomo requests and workers.
@@ -66,6 +67,8 @@ enum Command {
     Echo(Box<cli::echo::EchoArgs>),
     /// A Majordomo worker that runs a program for each request; its output is the reply.
     Script(Box<cli::script::ScriptArgs>),
+    /// An HTTP gateway: any Majordomo service answers HTTP (GET /SERVICE?args=[...]).
+    Http(Box<cli::http::HttpArgs>),
     /// Generate a CURVE key pair, printed or as certificate files.
     Keygen(cli::keygen::KeygenArgs),
     /// Run a Majordomo broker (MDP/0.1 and 0.2, MMI) with heartbeats and CURVE.
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Echo(args) => on_runtime(|shutdown| cli::echo::run(*args, shutdown)),
         Command::Up(args) => on_runtime(|shutdown| cli::up::run(*args, shutdown)),
         Command::Script(args) => on_runtime(|shutdown| cli::script::run(*args, shutdown)),
+        Command::Http(args) => on_runtime(|shutdown| cli::http::run(*args, shutdown)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,11 +8,12 @@ pub mod completions;
 pub mod duration;
 pub mod echo;
 pub mod format;
+pub mod http;
 pub mod keygen;
 pub mod proxy;
+pub mod script;
 pub mod size;
 pub mod up;
-pub mod script;
 
 pub mod security;
 pub mod signal;

@@ -14,12 +14,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, FromArgMatches};
+use purezmq_broker::http::{Gateway, GatewayConfig};
 use tokio::task::JoinSet;
 
 use super::Failure;
 use super::broker::{self, BrokerArgs};
+use super::call::client_options;
 use super::echo::{self, EchoArgs};
-use super::http::{self, HttpArgs};
+use super::http::HttpArgs;
 use super::script::{self, ScriptArgs};
 use super::signal::Shutdown;
 
@@ -160,8 +162,8 @@ pub async fn run(args: UpArgs, mut shutdown: Shutdown) -> Result<(), Failure> {
     let internal = started.internal.clone();
     let mut parts = JoinSet::new();
     if let Some(http_args) = &plan.http {
-        let config = http::gateway_config(http_args, vec![internal.clone()])?;
-        let gateway = purezmq_broker::http::Gateway::bind(config)
+        let config = gateway_config(http_args, internal.clone())?;
+        let gateway = Gateway::bind(config)
             .await
             .map_err(|e| Failure::Runtime(format!("[http] {e}")))?;
         println!("http gateway listening on http://{}", gateway.local_addr());
@@ -193,6 +195,8 @@ pub async fn run(args: UpArgs, mut shutdown: Shutdown) -> Result<(), Failure> {
     let outcome = tokio::select! {
         () = shutdown.wait() => Ok(()),
         Some(ended) = parts.join_next() => match ended {
+            // Parts end by themselves only when told to stop.
+            Ok(Ok(())) if shutdown.is_signalled() => Ok(()),
             Ok(Ok(())) => Err(Failure::Runtime("a part of the bus stopped on its own".into())),
             Ok(Err(failure)) => Err(failure),
             Err(panic) => Err(Failure::Runtime(format!("a part of the bus failed: {panic}"))),
@@ -215,6 +219,23 @@ pub async fn run(args: UpArgs, mut shutdown: Shutdown) -> Result<(), Failure> {
     let stopped = started.stop(false).await;
     outcome?;
     stopped
+}
+
+/// The gateway's configuration from `[http]`, reaching the broker in-process.
+fn gateway_config(args: &HttpArgs, internal: String) -> Result<GatewayConfig, Failure> {
+    if args.max_inflight == 0 {
+        return Err(Failure::usage("[http] max_inflight must be at least 1"));
+    }
+    Ok(GatewayConfig {
+        brokers: vec![internal],
+        listen: args.listen,
+        timeout: args.timeout.0,
+        max_body: args.max_body,
+        max_inflight: args.max_inflight,
+        cors: args.cors.clone(),
+        options: client_options(&args.security)?,
+        version: args.mdp.into(),
+    })
 }
 
 fn describe(plan: &Plan) -> String {
@@ -335,6 +356,7 @@ fn plan_from_table(table: &toml::Table, source: &str, base: &Path) -> Result<Pla
             )));
         }
     };
+    refuse_broker_key(http_section, source, "[http]")?;
     let http = if enabled {
         let mut argv = vec![OsString::from("http")];
         argv.extend(flags(
@@ -358,6 +380,7 @@ fn plan_from_table(table: &toml::Table, source: &str, base: &Path) -> Result<Pla
                 "{source}: {context} must be a section, e.g. [services.{name}] command = [\"date\"]"
             )));
         };
+        refuse_broker_key(service, source, &context)?;
         services.push(service_plan(name, service, source, base, &context)?);
     }
     Ok(Plan {
@@ -366,6 +389,16 @@ fn plan_from_table(table: &toml::Table, source: &str, base: &Path) -> Result<Pla
         http,
         services,
     })
+}
+
+/// The gateway and the services always reach the broker `up` runs, in-process.
+fn refuse_broker_key(section: &toml::Table, source: &str, context: &str) -> Result<(), Failure> {
+    if section.contains_key("broker") {
+        return Err(Failure::Usage(format!(
+            "{source}: {context} cannot name a broker: the gateway and the services reach the one `purezmq up` runs, in-process; set [broker] endpoints for clients outside"
+        )));
+    }
+    Ok(())
 }
 
 fn service_plan(
@@ -592,6 +625,8 @@ mod tests {
         assert!(neither.contains("needs `command"), "{neither}");
         let builtin = message("[services.x]\nbuiltin = \"cat\"\n");
         assert!(builtin.contains("must be \"echo\""), "{builtin}");
+        let broker = message("[services.x]\ncommand = [\"date\"]\nbroker = \"tcp://x:1\"\n");
+        assert!(broker.contains("cannot name a broker"), "{broker}");
         let empty = message("[services.x]\ncommand = []\n");
         assert!(empty.contains("command is empty"), "{empty}");
     }
