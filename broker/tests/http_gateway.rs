@@ -757,6 +757,31 @@ async fn partial_replies_stream_as_they_arrive() {
         ]
     );
 
+    // A stream whose next reply does not come within the timeout ends with a
+    // failure event that says so (the status line went out as 200 already).
+    let response = client()
+        .get(format!("{url}/steps?timeout=500&type=plain"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = Box::pin(response.bytes_stream());
+    let mut seen = String::new();
+    while let Some(chunk) = tokio::time::timeout(LIMIT, body.next()).await.unwrap() {
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    let (first, failure) = seen.split_once("\n\n").unwrap();
+    assert_eq!(first, "data: one");
+    let failure = failure
+        .strip_prefix("event: failure\ndata: ")
+        .unwrap_or_else(|| panic!("no failure event: {seen:?}"));
+    let failure = json(failure.trim());
+    assert_eq!(failure["status"], 504);
+    assert_eq!(failure["reason"], "timeout");
+    // Let the worker finish that request.
+    release.add_permits(1);
+
     let _ = stop.send(());
     let _ = tokio::time::timeout(LIMIT, running).await;
 }
