@@ -852,6 +852,28 @@ fn a_silent_broker_is_left_for_the_next_and_a_restarted_one_serves_again() {
 }
 
 #[test]
+fn calls_go_through_a_curve_broker_with_the_server_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("broker.key");
+    let cert = cert.to_str().unwrap();
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let broker = Proc::start(&["broker", &endpoint, "--curve", "--cert", cert]);
+    let key = broker.line("broker public key: ");
+    broker.line("broker listening on ");
+    let _echo = echo(&endpoint, &["--server-key", &key]);
+    let (_gateway, url) = gateway(&[&endpoint], &["--server-key", &key]);
+    wait_service(&url, "echo");
+    let (code, body) = curl(&[&format!("{url}/echo?args={}", enc("[\"secret\"]"))]);
+    assert_eq!((code, json(&body)), (200, serde_json::json!(["secret"])));
+
+    // Without the key the broker never answers: 503, the broker is unreachable.
+    let (_plain, url) = gateway(&[&endpoint], &[]);
+    let (code, body) = curl(&[&format!("{url}/echo?timeout=1000")]);
+    assert_eq!(code, 503, "{body}");
+    assert_eq!(json(&body)["reason"], "broker_unreachable");
+}
+
+#[test]
 fn the_command_line_binds_prints_and_stops_cleanly() {
     let (_broker, endpoint) = broker();
     let (mut gateway, url) = gateway(&[&endpoint], &["--timeout", "-1"]);
