@@ -496,7 +496,7 @@ async fn frames_that_are_not_utf8_come_back_as_base64() {
 fn no_worker_is_503_at_once_and_a_slow_one_504_while_others_answer() {
     let (_broker, endpoint) = broker();
     let _echo = echo(&endpoint, &[]);
-    let _slow = echo(&endpoint, &["slow", "--delay", "3s"]);
+    let _slow = echo(&endpoint, &["slow", "--delay", "5s"]);
     // A default timeout far longer than the test may take: a 503 must not wait
     // for it.
     let (_gateway, url) = gateway(&[&endpoint], &["--timeout", "120s"]);
@@ -581,7 +581,7 @@ fn no_worker_is_503_at_once_and_a_slow_one_504_while_others_answer() {
 fn bodies_over_max_body_are_413_and_requests_over_max_inflight_429() {
     let (_broker, endpoint) = broker();
     let _echo = echo(&endpoint, &[]);
-    let _slow = echo(&endpoint, &["slow", "--delay", "2s"]);
+    let _slow = echo(&endpoint, &["slow", "--delay", "4s"]);
     let (_gateway, url) = gateway(&[&endpoint], &["--max-body", "16", "--max-inflight", "1"]);
     wait_service(&url, "echo");
     wait_service(&url, "slow");
@@ -757,6 +757,31 @@ async fn partial_replies_stream_as_they_arrive() {
         ]
     );
 
+    // A stream whose next reply does not come within the timeout ends with a
+    // failure event that says so (the status line went out as 200 already).
+    let response = client()
+        .get(format!("{url}/steps?timeout=500&type=plain"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = Box::pin(response.bytes_stream());
+    let mut seen = String::new();
+    while let Some(chunk) = tokio::time::timeout(LIMIT, body.next()).await.unwrap() {
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    let (first, failure) = seen.split_once("\n\n").unwrap();
+    assert_eq!(first, "data: one");
+    let failure = failure
+        .strip_prefix("event: failure\ndata: ")
+        .unwrap_or_else(|| panic!("no failure event: {seen:?}"));
+    let failure = json(failure.trim());
+    assert_eq!(failure["status"], 504);
+    assert_eq!(failure["reason"], "timeout");
+    // Let the worker finish that request.
+    release.add_permits(1);
+
     let _ = stop.send(());
     let _ = tokio::time::timeout(LIMIT, running).await;
 }
@@ -772,6 +797,78 @@ fn without_a_broker_health_and_calls_are_503() {
     assert_eq!(body["reason"], "broker_unreachable");
     assert!(body["error"].as_str().unwrap().contains(&dead));
     let (code, body) = curl(&[&format!("{url}/echo?timeout=500")]);
+    assert_eq!(code, 503, "{body}");
+    assert_eq!(json(&body)["reason"], "broker_unreachable");
+}
+
+#[test]
+fn a_silent_broker_is_left_for_the_next_and_a_restarted_one_serves_again() {
+    let (broker, endpoint) = broker();
+    let _echo = echo(&endpoint, &[]);
+    let dead = format!("tcp://127.0.0.1:{}", free_port());
+
+    // Failover: the first broker is silent; the call that finds out gets 503,
+    // the next goes to the other broker.
+    let (_gateway, url) = gateway(&[&dead, &endpoint], &[]);
+    let (code, body) = curl(&[&format!("{url}/echo?timeout=1000")]);
+    assert_eq!(code, 503, "{body}");
+    let body = json(&body);
+    assert_eq!(body["reason"], "broker_unreachable");
+    assert!(body["error"].as_str().unwrap().contains(&dead), "{body}");
+    let (code, body) = curl(&[&format!("{url}/echo?args={}", enc("[\"next\"]"))]);
+    assert_eq!((code, json(&body)), (200, serde_json::json!(["next"])));
+    let (code, _) = curl(&[&format!("{url}/healthz")]);
+    assert_eq!(code, 200);
+
+    // A broker restart: 503 while it is down, 200 once it is back.
+    let (_single, url) = gateway(&[&endpoint], &[]);
+    wait_service(&url, "echo");
+    drop(broker);
+    let (code, body) = curl(&[&format!("{url}/echo?timeout=1000")]);
+    assert_eq!(code, 503, "{body}");
+    assert_eq!(json(&body)["reason"], "broker_unreachable");
+    let _broker = Proc::start(&["broker", &endpoint]);
+    _broker.line("broker listening on ");
+    let start = Instant::now();
+    loop {
+        let (code, body) = curl(&[&format!(
+            "{url}/echo?args={}&timeout=2000",
+            enc("[\"back\"]")
+        )]);
+        if code == 200 {
+            assert_eq!(json(&body), serde_json::json!(["back"]));
+            break;
+        }
+        assert!(
+            [503, 504].contains(&code),
+            "while the worker comes back: {code} {body}"
+        );
+        assert!(
+            start.elapsed() < LIMIT,
+            "never 200 after the restart: {code} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn calls_go_through_a_curve_broker_with_the_server_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("broker.key");
+    let cert = cert.to_str().unwrap();
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let broker = Proc::start(&["broker", &endpoint, "--curve", "--cert", cert]);
+    let key = broker.line("broker public key: ");
+    broker.line("broker listening on ");
+    let _echo = echo(&endpoint, &["--server-key", &key]);
+    let (_gateway, url) = gateway(&[&endpoint], &["--server-key", &key]);
+    wait_service(&url, "echo");
+    let (code, body) = curl(&[&format!("{url}/echo?args={}", enc("[\"secret\"]"))]);
+    assert_eq!((code, json(&body)), (200, serde_json::json!(["secret"])));
+
+    // Without the key the broker never answers: 503, the broker is unreachable.
+    let (_plain, url) = gateway(&[&endpoint], &[]);
+    let (code, body) = curl(&[&format!("{url}/echo?timeout=1000")]);
     assert_eq!(code, 503, "{body}");
     assert_eq!(json(&body)["reason"], "broker_unreachable");
 }

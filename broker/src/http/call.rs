@@ -19,9 +19,10 @@ use tokio::time::Instant;
 
 use super::Inner;
 use super::error::ApiError;
+use super::pool::Pooled;
 use super::reply::{self, StreamFormat};
 use super::request::{self, Params};
-use crate::client::{Client, ClientError};
+use crate::client::ClientError;
 use crate::mdp::{self, ClientReply, ReplyKind, mmi};
 
 /// How long the broker may take to say whether a service has workers (it answers
@@ -44,11 +45,19 @@ pub(super) async fn service(State(gateway): State<Arc<Inner>>, request: Request)
         Ok(response) => response,
         Err(error) => error.for_service(&service).into_response(),
     };
+    let elapsed = started.elapsed();
+    tracing::debug!(
+        method = %parts.method,
+        service = %String::from_utf8_lossy(&service),
+        status = response.status().as_u16(),
+        ?elapsed,
+        "http call"
+    );
     if !preflight {
         gateway.metrics.record(
             &String::from_utf8_lossy(&service),
             response.status().as_u16(),
-            started.elapsed(),
+            elapsed,
         );
     }
     response
@@ -125,6 +134,7 @@ async fn call(
             .and_then(|accept| accept.to_str().ok())
             .is_some_and(reply::accepts_event_stream);
     let exchange = Exchange {
+        generation: 0,
         gateway: Arc::clone(gateway),
         service: service.clone(),
         timeout,
@@ -214,6 +224,8 @@ fn preflight(gateway: &Inner, parts: &Parts) -> Response {
 
 /// A call on its way to the broker.
 struct Exchange {
+    /// Which broker the call's connection goes to (see `Pool::endpoint`).
+    generation: usize,
     gateway: Arc<Inner>,
     service: Bytes,
     timeout: Option<Duration>,
@@ -226,18 +238,29 @@ impl Exchange {
         self.timeout.map(|after| Instant::now() + after)
     }
 
+    /// The endpoint of the broker this call talks to.
+    fn broker(&self) -> &str {
+        self.gateway.pool.endpoint(self.generation)
+    }
+
     async fn run(
-        self,
+        mut self,
         frames: Vec<Bytes>,
         permit: OwnedSemaphorePermit,
     ) -> Result<Response, ApiError> {
-        let pool = &self.gateway.pool;
+        let gateway = Arc::clone(&self.gateway);
+        let pool = &gateway.pool;
+        self.generation = pool.broker_generation();
         let client = pool.take().map_err(|e| self.client_error(e))?;
+        self.generation = client.generation;
         let deadline = self.deadline();
-        if !mmi::is_mmi(&self.service) && !pool.known(&self.service) {
-            self.check_worker(&client, deadline).await?;
-        }
-        let mut replies: Replies = Box::pin(client.request_stream(self.service.clone(), frames));
+        let client = if !mmi::is_mmi(&self.service) && !pool.known(&self.service) {
+            self.check_worker(client, deadline).await?
+        } else {
+            client
+        };
+        let mut replies: Replies =
+            Box::pin(client.client.request_stream(self.service.clone(), frames));
         let mut reply = match until(deadline, replies.next()).await {
             Some(Some(Ok(reply))) => reply,
             Some(Some(Err(error))) => return Err(self.client_error(error)),
@@ -299,19 +322,20 @@ impl Exchange {
     /// Asks the broker whether the service has a worker: 503 at once if not.
     async fn check_worker(
         &self,
-        client: &Client,
+        pooled: Pooled,
         deadline: Option<Instant>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Pooled, ApiError> {
         let started = Instant::now();
         let limit = started + BROKER_CHECK;
         let limit = deadline.map_or(limit, |deadline| deadline.min(limit));
-        match tokio::time::timeout_at(limit, client.has_service(self.service.clone())).await {
+        let asked = pooled.client.has_service(self.service.clone());
+        match tokio::time::timeout_at(limit, asked).await {
             Ok(Ok(true)) => {
                 self.gateway.pool.remember(&self.service);
-                Ok(())
+                Ok(pooled)
             }
             Ok(Ok(false)) => {
-                self.gateway.pool.give(client.clone());
+                self.gateway.pool.give(pooled);
                 Err(self.no_worker())
             }
             Ok(Err(error)) => Err(self.client_error(error)),
@@ -322,7 +346,7 @@ impl Exchange {
     /// After a timeout: 504, or 503 when the service has no worker any more or the
     /// broker itself is silent. The client is dropped with its socket, so a late
     /// reply is never read by another request.
-    async fn timed_out(&self, client: Client) -> ApiError {
+    async fn timed_out(&self, pooled: Pooled) -> ApiError {
         self.gateway.pool.forget(&self.service);
         let after = self.timeout.unwrap_or_default();
         let timeout = ApiError::new(
@@ -337,7 +361,8 @@ impl Exchange {
         if mmi::is_mmi(&self.service) {
             return self.broker_silent(after);
         }
-        match tokio::time::timeout(RECHECK, client.has_service(self.service.clone())).await {
+        let asked = pooled.client.has_service(self.service.clone());
+        match tokio::time::timeout(RECHECK, asked).await {
             Ok(Ok(false)) => self.no_worker(),
             Ok(Ok(true)) => timeout,
             Ok(Err(_)) | Err(_) => self.broker_silent(after + RECHECK),
@@ -351,7 +376,7 @@ impl Exchange {
             "no_worker",
             format!(
                 "no worker offers service {name:?} at the broker {} (mmi.service answered 404); check the name, or start one, e.g. `purezmq echo {name}`",
-                self.gateway.pool.broker()
+                self.broker()
             ),
         )
     }
@@ -359,8 +384,8 @@ impl Exchange {
     /// 503: the broker did not answer within `waited` (it answers `mmi.service`
     /// at once when it runs).
     fn broker_silent(&self, waited: Duration) -> ApiError {
-        let broker = self.gateway.pool.broker().to_owned();
-        self.gateway.pool.broker_silent();
+        let broker = self.broker().to_owned();
+        self.gateway.pool.broker_silent(self.generation);
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "broker_unreachable",
@@ -389,7 +414,7 @@ impl Exchange {
                 "broker_unreachable",
                 format!(
                     "cannot talk to the broker at {}: {error}; is the gateway's --broker right?",
-                    self.gateway.pool.broker()
+                    self.broker()
                 ),
             ),
             ClientError::Protocol(error) => ApiError::bad_parameter(
@@ -420,7 +445,7 @@ fn stream_response(format: StreamFormat, body: Body) -> Response {
 struct Streaming {
     exchange: Exchange,
     replies: Option<Replies>,
-    client: Option<Client>,
+    client: Option<Pooled>,
     format: StreamFormat,
     first: Option<Bytes>,
     /// Holds the request's place among --max-inflight until the stream ends.

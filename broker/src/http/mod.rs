@@ -85,6 +85,9 @@ pub(crate) const ALLOWED: &str = "GET, HEAD, POST, OPTIONS";
 /// How long `/healthz` waits for the broker.
 const HEALTH_LIMIT: Duration = Duration::from_secs(2);
 
+/// How long a `/healthz` result is given again without asking the broker.
+const HEALTH_FRESH: Duration = Duration::from_secs(1);
+
 /// After the shutdown signal, how long requests still in flight (streams among
 /// them) may run before the gateway stops anyway.
 const GRACE: Duration = Duration::from_secs(5);
@@ -137,6 +140,8 @@ struct Inner {
     metrics: Metrics,
     in_flight: Arc<Semaphore>,
     cors: Option<HeaderValue>,
+    /// The last `/healthz` result: when, the status and the body.
+    health: tokio::sync::Mutex<Option<(std::time::Instant, StatusCode, serde_json::Value)>>,
 }
 
 /// The gateway, bound and ready to [`serve`](Gateway::serve).
@@ -190,6 +195,7 @@ impl Gateway {
                 metrics: Metrics::default(),
                 in_flight,
                 cors,
+                health: tokio::sync::Mutex::new(None),
             }),
         })
     }
@@ -261,48 +267,62 @@ async fn method_not_allowed(request: Request) -> Response {
     response
 }
 
-/// `/healthz`: whether the broker answers.
+/// `/healthz`: whether the broker answers. Checks run one at a time, and a result
+/// younger than [`HEALTH_FRESH`] is given again, so probes cannot pile up
+/// connections on a silent broker.
 async fn healthz(State(inner): State<Arc<Inner>>) -> Response {
-    let broker = inner.pool.broker().to_owned();
-    let started = std::time::Instant::now();
-    let client = match inner.pool.take() {
-        Ok(client) => client,
-        Err(error) => {
-            return ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "broker_unreachable",
-                format!("cannot connect to the broker at {broker}: {error}"),
-            )
-            .into_response();
+    let mut last = inner.health.lock().await;
+    let (status, body) = match &*last {
+        Some((at, status, body)) if at.elapsed() < HEALTH_FRESH => (*status, body.clone()),
+        _ => {
+            let (status, body) = check_health(&inner).await;
+            *last = Some((std::time::Instant::now(), status, body.clone()));
+            (status, body)
         }
     };
-    match tokio::time::timeout(HEALTH_LIMIT, client.has_service("healthz")).await {
+    drop(last);
+    reply::with_type(status, reply::JSON, format!("{body}\n").into())
+}
+
+/// Asks the broker `mmi.service`: a status and a JSON body for `/healthz`.
+async fn check_health(inner: &Inner) -> (StatusCode, serde_json::Value) {
+    let started = std::time::Instant::now();
+    let generation = inner.pool.broker_generation();
+    let broker = inner.pool.endpoint(generation).to_owned();
+    let unhealthy = |message: String| {
+        let error = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "broker_unreachable",
+            message,
+        );
+        (error.status, error.body())
+    };
+    let pooled = match inner.pool.take() {
+        Ok(pooled) => pooled,
+        Err(error) => {
+            return unhealthy(format!("cannot connect to the broker at {broker}: {error}"));
+        }
+    };
+    let asked = pooled.client.has_service("healthz");
+    match tokio::time::timeout(HEALTH_LIMIT, asked).await {
         Ok(Ok(_)) => {
-            inner.pool.give(client);
+            inner.pool.give(pooled);
             let body = serde_json::json!({
                 "status": "ok",
                 "broker": broker,
                 "millis": started.elapsed().as_secs_f64() * 1000.0,
             });
-            reply::with_type(StatusCode::OK, reply::JSON, format!("{body}\n").into())
+            (StatusCode::OK, body)
         }
-        Ok(Err(error)) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "broker_unreachable",
-            format!("the broker at {broker} failed to answer mmi.service: {error}"),
-        )
-        .into_response(),
+        Ok(Err(error)) => unhealthy(format!(
+            "the broker at {broker} failed to answer mmi.service: {error}"
+        )),
         Err(_) => {
-            inner.pool.broker_silent();
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "broker_unreachable",
-                format!(
-                    "the broker at {broker} did not answer mmi.service within {} ms; is it running, and is the gateway's --broker right?",
-                    HEALTH_LIMIT.as_millis()
-                ),
-            )
-            .into_response()
+            inner.pool.broker_silent(pooled.generation);
+            unhealthy(format!(
+                "the broker at {broker} did not answer mmi.service within {} ms; is it running, and is the gateway's --broker right?",
+                HEALTH_LIMIT.as_millis()
+            ))
         }
     }
 }

@@ -35,7 +35,7 @@ pub struct Pool {
     options: Options,
     version: Version,
     max_idle: usize,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Pooled>>,
     /// The broker new clients talk to first; moves on when one does not answer.
     preferred: AtomicUsize,
     known: Mutex<HashMap<Bytes, Instant>>,
@@ -58,14 +58,24 @@ impl Pool {
             preferred: AtomicUsize::new(0),
             known: Mutex::new(HashMap::new()),
         };
+        for endpoint in &pool.brokers {
+            // Checks each endpoint; the first one's client is kept.
+            purezmq::endpoint::Endpoint::parse(endpoint).map_err(purezmq::Error::from)?;
+        }
         let first = pool.build()?;
         pool.give(first);
         Ok(pool)
     }
 
-    /// The broker endpoint requests go to first.
-    pub fn broker(&self) -> &str {
-        let index = self.preferred.load(Ordering::Relaxed) % self.brokers.len().max(1);
+    /// Which broker new connections go to, as a number for
+    /// [`endpoint`](Pool::endpoint) and [`broker_silent`](Pool::broker_silent).
+    pub fn broker_generation(&self) -> usize {
+        self.preferred.load(Ordering::Relaxed)
+    }
+
+    /// The endpoint of the broker a connection was made for.
+    pub fn endpoint(&self, generation: usize) -> &str {
+        let index = generation % self.brokers.len().max(1);
         self.brokers.get(index).map(String::as_str).unwrap_or("")
     }
 
@@ -75,28 +85,47 @@ impl Pool {
     }
 
     /// An idle client, or a new one.
-    pub fn take(&self) -> Result<Client, ClientError> {
+    pub fn take(&self) -> Result<Pooled, ClientError> {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         match idle {
-            Some(client) => Ok(client),
+            Some(pooled) => Ok(pooled),
             None => self.build(),
         }
     }
 
     /// Gives back a client whose last request ended cleanly.
-    pub fn give(&self, client: Client) {
+    pub fn give(&self, pooled: Pooled) {
+        if pooled.generation != self.preferred.load(Ordering::Relaxed) {
+            // Made for a broker that has since been left.
+            return;
+        }
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.max_idle
         {
-            idle.push(client);
+            idle.push(pooled);
         }
     }
 
-    /// The broker did not answer: new clients try the next one (when there are
-    /// several), and idle clients of the silent one are dropped.
-    pub fn broker_silent(&self) {
-        if self.brokers.len() > 1 {
-            self.preferred.fetch_add(1, Ordering::Relaxed);
+    /// The broker of `generation` did not answer: new clients try the next one
+    /// (when there are several), and idle clients of the silent one are dropped.
+    /// Many requests may find the same broker silent at once; it is left once.
+    pub fn broker_silent(&self, generation: usize) {
+        if self.brokers.len() > 1
+            && self
+                .preferred
+                .compare_exchange(
+                    generation,
+                    generation.wrapping_add(1),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            tracing::warn!(
+                silent = self.endpoint(generation),
+                next = self.endpoint(generation.wrapping_add(1)),
+                "the broker does not answer; moving to the next"
+            );
             if let Ok(mut idle) = self.idle.lock() {
                 idle.clear();
             }
@@ -132,20 +161,26 @@ impl Pool {
         }
     }
 
-    fn build(&self) -> Result<Client, ClientError> {
-        let first = self.preferred.load(Ordering::Relaxed);
-        let count = self.brokers.len();
-        let endpoints: Vec<&String> = (0..count)
-            .filter_map(|i| self.brokers.get((first + i) % count.max(1)))
-            .collect();
-        Client::builder()
-            .endpoints(endpoints)
+    fn build(&self) -> Result<Pooled, ClientError> {
+        let generation = self.preferred.load(Ordering::Relaxed);
+        let client = Client::builder()
+            .endpoint(self.endpoint(generation))
             // The gateway keeps the time itself, per request; an HTTP client retries
             // on its own.
             .timeout(None)
             .retries(0)
             .version(self.version)
             .options(self.options.clone())
-            .build()
+            .build()?;
+        Ok(Pooled { client, generation })
     }
+}
+
+/// A client of the pool, and which broker it was made for.
+#[derive(Debug)]
+pub struct Pooled {
+    /// The client.
+    pub client: Client,
+    /// The pool's broker choice when it was made: see [`Pool::endpoint`].
+    pub generation: usize,
 }
