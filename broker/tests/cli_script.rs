@@ -398,7 +398,11 @@ fn a_bounded_fork_bomb_is_killed_entirely_at_the_timeout() {
         reply,
         ["[timeout after 5s: process group killed]\n", "signal 9"]
     );
-    assert_eq!(alive_in_group(group), [], "processes of the group live on");
+    assert_eq!(
+        alive_in_group(group),
+        Vec::<u32>::new(),
+        "processes of the group live on"
+    );
     assert_eq!(children_of(worker.pid()), [], "children left behind");
 }
 
@@ -474,7 +478,11 @@ fn sigterm_kills_the_running_programs_and_exits_0() {
     assert!(!alive_in_group(group).is_empty());
     let status = worker.terminate();
     assert!(status.success(), "{status}: {}", worker.output());
-    assert_eq!(alive_in_group(group), [], "the program outlived the worker");
+    assert_eq!(
+        alive_in_group(group),
+        Vec::<u32>::new(),
+        "the program outlived the worker"
+    );
 }
 
 #[test]

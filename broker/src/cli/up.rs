@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, FromArgMatches};
-use purezmq_broker::http::{Gateway, GatewayConfig};
+use purezmq_broker::http::Gateway;
 use tokio::task::JoinSet;
 
 use super::Failure;
 use super::broker::{self, BrokerArgs};
-use super::call::client_options;
+
 use super::echo::{self, EchoArgs};
-use super::http::HttpArgs;
+use super::http::{self, HttpArgs};
 use super::script::{self, ScriptArgs};
 use super::signal::Shutdown;
 
@@ -162,7 +162,7 @@ pub async fn run(args: UpArgs, mut shutdown: Shutdown) -> Result<(), Failure> {
     let internal = started.internal.clone();
     let mut parts = JoinSet::new();
     if let Some(http_args) = &plan.http {
-        let config = gateway_config(http_args, internal.clone())?;
+        let config = http::gateway_config(http_args, vec![internal.clone()])?;
         let gateway = Gateway::bind(config)
             .await
             .map_err(|e| Failure::Runtime(format!("[http] {e}")))?;
@@ -219,23 +219,6 @@ pub async fn run(args: UpArgs, mut shutdown: Shutdown) -> Result<(), Failure> {
     let stopped = started.stop(false).await;
     outcome?;
     stopped
-}
-
-/// The gateway's configuration from `[http]`, reaching the broker in-process.
-fn gateway_config(args: &HttpArgs, internal: String) -> Result<GatewayConfig, Failure> {
-    if args.max_inflight == 0 {
-        return Err(Failure::usage("[http] max_inflight must be at least 1"));
-    }
-    Ok(GatewayConfig {
-        brokers: vec![internal],
-        listen: args.listen,
-        timeout: args.timeout.0,
-        max_body: args.max_body,
-        max_inflight: args.max_inflight,
-        cors: args.cors.clone(),
-        options: client_options(&args.security)?,
-        version: args.mdp.into(),
-    })
 }
 
 fn describe(plan: &Plan) -> String {

@@ -169,8 +169,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for RequestLineFix<S> {
         match Pin::new(&mut this.inner).poll_read(cx, &mut raw) {
             Poll::Ready(Ok(())) => {
                 let filled = raw.filled().len();
-                for index in 0..filled {
-                    this.push(scratch[index], buf);
+                for &byte in &scratch[..filled] {
+                    this.push(byte, buf);
                 }
                 Poll::Ready(Ok(()))
             }
