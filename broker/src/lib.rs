@@ -12,6 +12,7 @@
 //! - [`spec`]: socket specs such as `xsub@tcp://*:5559` or `dealer>tcp://host:5560`,
 //!   as the command line takes them.
 //! - [`titanic`]: Titanic (RFC 9), requests kept on disk until their service replies.
+//! - [`script`]: the script worker: any program becomes a Majordomo service.
 //! - [`http`]: the HTTP gateway: `GET /SERVICE?args=[…]` calls a Majordomo service.
 //! - [`sockopt`]: socket options by their libzmq names and in libzmq's units.
 
@@ -21,6 +22,7 @@ pub mod clone;
 pub mod http;
 pub mod mdp;
 pub mod proxy;
+pub mod script;
 pub mod sockopt;
 pub mod spec;
 pub mod titanic;

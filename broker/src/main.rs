@@ -22,12 +22,15 @@ Logging goes to stderr: info and above by default, -v for debug, -vv for trace,
 precedence.
 
 Examples:
+  purezmq up                    # broker :5555, HTTP gateway :9001, an echo service
+  curl -g 'http://127.0.0.1:9001/echo?args=[\"hello\"]'
   purezmq proxy 'xsub@tcp://*:5559' 'xpub@tcp://*:5560'
   purezmq cat 'sub>tcp://127.0.0.1:5560' --subscribe weather
   purezmq keygen --cert server.key
   purezmq broker 'tcp://*:5555' --curve
   purezmq echo                  # a Majordomo worker at the broker on :5555
   purezmq call echo hello
+  purezmq script date -- date -u   # any program as a Majordomo service
   purezmq http                  # HTTP on :9001: curl http://127.0.0.1:9001/echo?args=%5B1%5D";
 
 /// ZeroMQ from the shell: proxies, a netcat for every socket type, CURVE keys,
@@ -62,12 +65,17 @@ enum Command {
     Call(Box<cli::call::CallArgs>),
     /// A Majordomo worker that answers each request with its own frames.
     Echo(Box<cli::echo::EchoArgs>),
+    /// A Majordomo worker that runs a program for each request; its output is the reply.
+    Script(Box<cli::script::ScriptArgs>),
     /// An HTTP gateway: any Majordomo service answers HTTP (GET /SERVICE?args=[...]).
     Http(Box<cli::http::HttpArgs>),
     /// Generate a CURVE key pair, printed or as certificate files.
     Keygen(cli::keygen::KeygenArgs),
     /// Run a Majordomo broker (MDP/0.1 and 0.2, MMI) with heartbeats and CURVE.
     Broker(Box<cli::broker::BrokerArgs>),
+    /// Run the whole bus in one process: a broker, the HTTP gateway and the
+    /// configured services (purezmq.toml), or the built-in echo.
+    Up(Box<cli::up::UpArgs>),
     /// Print a shell completion script.
     Completions(cli::completions::CompletionsArgs),
 }
@@ -86,6 +94,8 @@ fn main() -> ExitCode {
         Command::Broker(args) => on_runtime(|shutdown| cli::broker::run(*args, shutdown)),
         Command::Call(args) => on_runtime(|shutdown| cli::call::run(*args, shutdown)),
         Command::Echo(args) => on_runtime(|shutdown| cli::echo::run(*args, shutdown)),
+        Command::Up(args) => on_runtime(|shutdown| cli::up::run(*args, shutdown)),
+        Command::Script(args) => on_runtime(|shutdown| cli::script::run(*args, shutdown)),
         Command::Http(args) => on_runtime(|shutdown| cli::http::run(*args, shutdown)),
     };
     match outcome {

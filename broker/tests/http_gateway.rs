@@ -757,6 +757,31 @@ async fn partial_replies_stream_as_they_arrive() {
         ]
     );
 
+    // A stream whose next reply does not come within the timeout ends with a
+    // failure event that says so (the status line went out as 200 already).
+    let response = client()
+        .get(format!("{url}/steps?timeout=500&type=plain"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = Box::pin(response.bytes_stream());
+    let mut seen = String::new();
+    while let Some(chunk) = tokio::time::timeout(LIMIT, body.next()).await.unwrap() {
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    let (first, failure) = seen.split_once("\n\n").unwrap();
+    assert_eq!(first, "data: one");
+    let failure = failure
+        .strip_prefix("event: failure\ndata: ")
+        .unwrap_or_else(|| panic!("no failure event: {seen:?}"));
+    let failure = json(failure.trim());
+    assert_eq!(failure["status"], 504);
+    assert_eq!(failure["reason"], "timeout");
+    // Let the worker finish that request.
+    release.add_permits(1);
+
     let _ = stop.send(());
     let _ = tokio::time::timeout(LIMIT, running).await;
 }
@@ -824,6 +849,28 @@ fn a_silent_broker_is_left_for_the_next_and_a_restarted_one_serves_again() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn calls_go_through_a_curve_broker_with_the_server_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("broker.key");
+    let cert = cert.to_str().unwrap();
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let broker = Proc::start(&["broker", &endpoint, "--curve", "--cert", cert]);
+    let key = broker.line("broker public key: ");
+    broker.line("broker listening on ");
+    let _echo = echo(&endpoint, &["--server-key", &key]);
+    let (_gateway, url) = gateway(&[&endpoint], &["--server-key", &key]);
+    wait_service(&url, "echo");
+    let (code, body) = curl(&[&format!("{url}/echo?args={}", enc("[\"secret\"]"))]);
+    assert_eq!((code, json(&body)), (200, serde_json::json!(["secret"])));
+
+    // Without the key the broker never answers: 503, the broker is unreachable.
+    let (_plain, url) = gateway(&[&endpoint], &[]);
+    let (code, body) = curl(&[&format!("{url}/echo?timeout=1000")]);
+    assert_eq!(code, 503, "{body}");
+    assert_eq!(json(&body)["reason"], "broker_unreachable");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use purezmq::{Options, Security};
 use purezmq_broker::broker::state::MIN_HEARTBEAT;
 use purezmq_broker::broker::{Broker, BrokerConfig, BrokerHandle};
 use purezmq_broker::sockopt::{self, Assignment};
-use purezmq_broker::titanic::{self, Titanic, TitanicConfig};
+use purezmq_broker::titanic::{self, Titanic, TitanicConfig, TitanicHandle};
 
 use super::Failure;
 use super::duration;
@@ -136,6 +136,50 @@ pub struct BrokerArgs {
 
 /// Runs `purezmq broker`.
 pub async fn run(args: BrokerArgs, mut shutdown: Shutdown) -> Result<(), Failure> {
+    let started = start(&args)?;
+    tracing::info!(
+        heartbeat = ?args.heartbeat,
+        liveness = args.liveness,
+        max_queue = args.max_queue,
+        request_ttl = ?args.request_ttl,
+        "broker running"
+    );
+    let outcome = serve(&started.handle, &mut shutdown, args.stats_every).await;
+    let stopped = started.stop(args.stats_every.is_some()).await;
+    outcome?;
+    stopped
+}
+
+/// A broker started from `purezmq broker`'s flags: its handle, Titanic when asked,
+/// and an inproc endpoint for services running in the same process.
+pub struct Started {
+    /// The running broker.
+    pub handle: BrokerHandle,
+    /// An inproc endpoint the broker also binds. Peers in this process reach the
+    /// broker there without a security handshake: it passes `--curve`,
+    /// `--allow-keys` and `--allow-ip`.
+    pub internal: String,
+    titanic: Option<TitanicHandle>,
+}
+
+impl Started {
+    /// Stops Titanic, then the broker (printing its counters if `print_stats`).
+    pub async fn stop(self, print_stats: bool) -> Result<(), Failure> {
+        if let Some(titanic) = self.titanic {
+            titanic.stop().await;
+        }
+        self.handle.shutdown();
+        let stats = self.handle.stats();
+        let joined = self.handle.join().await;
+        if print_stats {
+            println!("{}", stats.summary());
+        }
+        joined.map_err(Failure::runtime)
+    }
+}
+
+/// Starts a broker (and Titanic) as the flags say, printing what it listens on.
+pub fn start(args: &BrokerArgs) -> Result<Started, Failure> {
     if args.heartbeat < MIN_HEARTBEAT {
         return Err(Failure::Usage(
             "--heartbeat must be at least 1ms (the default is 2500ms)".into(),
@@ -190,8 +234,10 @@ pub async fn run(args: BrokerArgs, mut shutdown: Shutdown) -> Result<(), Failure
     for endpoint in &endpoints {
         broker = broker.bind(endpoint.clone());
     }
-    // Titanic reaches the broker over inproc, which has no security handshake: it
-    // needs no CURVE key and passes --allow-keys and --allow-ip.
+    // Inproc has no security handshake, so Titanic and other in-process services
+    // need no CURVE key and pass --allow-keys and --allow-ip.
+    let internal = format!("inproc://purezmq-broker-{}", titanic::Uuid::random());
+    broker = broker.bind(internal.clone());
     let titanic = match &args.titanic {
         Some(dir) => {
             let config = TitanicConfig {
@@ -202,9 +248,7 @@ pub async fn run(args: BrokerArgs, mut shutdown: Shutdown) -> Result<(), Failure
             };
             let titanic = Titanic::new(dir, config)
                 .map_err(|e| Failure::Runtime(format!("--titanic {}: {e}", dir.display())))?;
-            let internal = format!("inproc://purezmq-titanic-{}", titanic::Uuid::random());
-            broker = broker.bind(internal.clone());
-            Some((titanic, internal))
+            Some(titanic)
         }
         None => None,
     };
@@ -213,7 +257,7 @@ pub async fn run(args: BrokerArgs, mut shutdown: Shutdown) -> Result<(), Failure
         println!("broker listening on {endpoint}");
     }
     let titanic = match titanic {
-        Some((titanic, internal)) => {
+        Some(titanic) => {
             let dir = titanic.store().path().display().to_string();
             let running = titanic.serve(&internal).map_err(Failure::runtime)?;
             println!("titanic storing requests in {dir}");
@@ -221,25 +265,11 @@ pub async fn run(args: BrokerArgs, mut shutdown: Shutdown) -> Result<(), Failure
         }
         None => None,
     };
-    tracing::info!(
-        heartbeat = ?args.heartbeat,
-        liveness = args.liveness,
-        max_queue = args.max_queue,
-        request_ttl = ?args.request_ttl,
-        "broker running"
-    );
-    let outcome = serve(&handle, &mut shutdown, args.stats_every).await;
-    if let Some(titanic) = titanic {
-        titanic.stop().await;
-    }
-    handle.shutdown();
-    let stats = handle.stats();
-    let joined = handle.join().await;
-    if args.stats_every.is_some() {
-        println!("{}", stats.summary());
-    }
-    outcome?;
-    joined.map_err(Failure::runtime)
+    Ok(Started {
+        handle,
+        internal,
+        titanic,
+    })
 }
 
 /// Waits for a signal or the broker's end, printing counters meanwhile.

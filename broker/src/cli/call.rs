@@ -99,10 +99,11 @@ impl From<MdpVersion> for Version {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeout(pub Option<Duration>);
 
-/// Parses `--timeout`: a duration or `inf`.
+/// Parses `--timeout`: a duration, or `inf` (also `-1`, as seed 000 writes it) for
+/// ever.
 pub fn parse_timeout(text: &str) -> Result<Timeout, String> {
     match text.trim() {
-        "inf" | "infinite" | "never" => Ok(Timeout(None)),
+        "inf" | "infinite" | "never" | "-1" => Ok(Timeout(None)),
         other => match duration::parse(other)? {
             Duration::ZERO => Err("a zero timeout can never be met; give a duration or inf".into()),
             limit => Ok(Timeout(Some(limit))),
@@ -419,6 +420,7 @@ mod tests {
             Ok(Timeout(Some(Duration::from_secs(2))))
         );
         assert_eq!(parse_timeout("inf"), Ok(Timeout(None)));
+        assert_eq!(parse_timeout("-1"), Ok(Timeout(None)));
         assert!(parse_timeout("0").is_err());
         assert!(parse_timeout("soon").is_err());
     }

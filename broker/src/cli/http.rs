@@ -3,14 +3,14 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use clap::Args;
 use purezmq_broker::http::{Gateway, GatewayConfig, GatewayError};
 
 use super::Failure;
-use super::call::{ClientSecurityArgs, DEFAULT_BROKER, MdpVersion, client_options};
-use super::duration;
+use super::call::{
+    ClientSecurityArgs, DEFAULT_BROKER, MdpVersion, Timeout, client_options, parse_timeout,
+};
 use super::signal::Shutdown;
 
 const EXAMPLES: &str = "\
@@ -70,7 +70,7 @@ pub struct HttpArgs {
     pub timeout: Timeout,
 
     /// The largest POST body taken (e.g. 64KiB, 1MiB, 1000000); larger ones get 413
-    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = super::size::parse)]
     pub max_body: usize,
 
     /// How many requests may be in flight at once; more get 429
@@ -91,69 +91,27 @@ pub struct HttpArgs {
     pub security: ClientSecurityArgs,
 }
 
-/// A default timeout, or none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeout(pub Option<Duration>);
-
-/// Parses `--timeout`: a duration, or `inf` / `-1` for ever.
-pub fn parse_timeout(text: &str) -> Result<Timeout, String> {
-    match text.trim() {
-        "inf" | "infinite" | "never" | "-1" => Ok(Timeout(None)),
-        other => match duration::parse(other)? {
-            Duration::ZERO => {
-                Err("a zero timeout can never be met; give a duration, or inf".to_owned())
-            }
-            limit => Ok(Timeout(Some(limit))),
-        },
-    }
-}
-
-/// Parses a size: bytes, or a number with B, KB, KiB, MB, MiB, GB or GiB.
-pub fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size; give bytes or e.g. 64KiB, 1MiB"))?;
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1000,
-        "kib" => 1024,
-        "m" | "mb" => 1000 * 1000,
-        "mib" => 1024 * 1024,
-        "g" | "gb" => 1000 * 1000 * 1000,
-        "gib" => 1024 * 1024 * 1024,
-        other => {
-            return Err(format!(
-                "{other:?} is not a size unit; use B, KB, KiB, MB, MiB, GB or GiB"
-            ));
-        }
-    };
-    number
-        .checked_mul(scale)
-        .and_then(|bytes| usize::try_from(bytes).ok())
-        .ok_or_else(|| format!("{text:?} is too large"))
-}
-
-/// Runs `purezmq http`.
-pub async fn run(args: HttpArgs, mut shutdown: Shutdown) -> Result<(), Failure> {
+/// The gateway's configuration from the flags, with `brokers` to reach.
+pub fn gateway_config(args: &HttpArgs, brokers: Vec<String>) -> Result<GatewayConfig, Failure> {
     if args.max_inflight == 0 {
         return Err(Failure::usage("--max-inflight must be at least 1"));
     }
-    let options = client_options(&args.security)?;
-    let config = GatewayConfig {
-        brokers: args.brokers,
+    Ok(GatewayConfig {
+        brokers,
         listen: args.listen,
         timeout: args.timeout.0,
         max_body: args.max_body,
         max_inflight: args.max_inflight,
-        cors: args.cors,
-        options,
+        cors: args.cors.clone(),
+        options: client_options(&args.security)?,
         version: args.mdp.into(),
-    };
+    })
+}
+
+/// Runs `purezmq http`.
+pub async fn run(args: HttpArgs, mut shutdown: Shutdown) -> Result<(), Failure> {
+    let brokers = args.brokers.clone();
+    let config = gateway_config(&args, brokers)?;
     let gateway = Gateway::bind(config).await.map_err(|error| match error {
         GatewayError::Bind { .. } | GatewayError::Serve(_) => Failure::runtime(error),
         GatewayError::Broker(_) | GatewayError::Config(_) => Failure::usage(error),
@@ -171,30 +129,4 @@ pub async fn run(args: HttpArgs, mut shutdown: Shutdown) -> Result<(), Failure> 
         .serve(async move { shutdown.wait().await })
         .await
         .map_err(Failure::runtime)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_take_units() {
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert_eq!(parse_size("64KiB"), Ok(65536));
-        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
-        assert_eq!(parse_size("2 MB"), Ok(2_000_000));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("5 parsecs").is_err());
-    }
-
-    #[test]
-    fn timeouts_take_inf_or_minus_one() {
-        assert_eq!(parse_timeout("-1"), Ok(Timeout(None)));
-        assert_eq!(parse_timeout("inf"), Ok(Timeout(None)));
-        assert_eq!(
-            parse_timeout("250ms"),
-            Ok(Timeout(Some(Duration::from_millis(250))))
-        );
-        assert!(parse_timeout("0s").is_err());
-    }
 }

@@ -11,6 +11,9 @@ pub mod format;
 pub mod http;
 pub mod keygen;
 pub mod proxy;
+pub mod script;
+pub mod size;
+pub mod up;
 
 pub mod security;
 pub mod signal;

@@ -34,6 +34,11 @@ impl Shutdown {
         Ok(Shutdown { signalled })
     }
 
+    /// Whether the signal has come.
+    pub fn is_signalled(&self) -> bool {
+        *self.signalled.borrow()
+    }
+
     /// Waits for the signal (returns at once if it came already).
     pub async fn wait(&mut self) {
         let _ = self.signalled.wait_for(|signalled| *signalled).await;

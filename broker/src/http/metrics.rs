@@ -17,10 +17,44 @@ const BUCKETS: [f64; 14] = [
 /// `service="_other"`, so that random paths cannot grow memory.
 const MAX_SERIES: usize = 1000;
 
+/// Calls counted by service, then by status code.
+#[derive(Debug, Default)]
+struct Requests {
+    by_service: BTreeMap<String, BTreeMap<u16, u64>>,
+    /// How many (service, status) pairs are counted.
+    series: usize,
+}
+
+impl Requests {
+    fn count(&mut self, service: &str, status: u16) {
+        if let Some(count) = self
+            .by_service
+            .get_mut(service)
+            .and_then(|codes| codes.get_mut(&status))
+        {
+            *count += 1;
+            return;
+        }
+        let service = if self.series < MAX_SERIES {
+            service
+        } else {
+            "_other"
+        };
+        let codes = self.by_service.entry(service.to_owned()).or_default();
+        let count = codes.entry(status).or_insert_with(|| {
+            self.series += 1;
+            0
+        });
+        *count += 1;
+    }
+}
+
 /// The counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    requests: Mutex<Requests>,
+    /// How many took at most each bound (and more than the one before), so that
+    /// a call touches one counter; summed up when written.
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -31,18 +65,15 @@ impl Metrics {
     /// (for a stream: to its first reply).
     pub fn record(&self, service: &str, status: u16, elapsed: Duration) {
         if let Ok(mut requests) = self.requests.lock() {
-            let key = (service.to_owned(), status);
-            if requests.len() < MAX_SERIES || requests.contains_key(&key) {
-                *requests.entry(key).or_default() += 1;
-            } else {
-                *requests.entry(("_other".to_owned(), status)).or_default() += 1;
-            }
+            requests.count(service, status);
         }
         let seconds = elapsed.as_secs_f64();
-        for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            if seconds <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(bucket) = BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .and_then(|index| self.buckets.get(index))
+        {
+            bucket.fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_micros.fetch_add(
@@ -59,23 +90,26 @@ impl Metrics {
              # TYPE purezmq_http_requests_total counter\n",
         );
         if let Ok(requests) = self.requests.lock() {
-            for ((service, status), count) in requests.iter() {
-                let _ = writeln!(
-                    out,
-                    "purezmq_http_requests_total{{service=\"{}\",code=\"{status}\"}} {count}",
-                    escape(service)
-                );
+            for (service, codes) in &requests.by_service {
+                for (status, count) in codes {
+                    let _ = writeln!(
+                        out,
+                        "purezmq_http_requests_total{{service=\"{}\",code=\"{status}\"}} {count}",
+                        escape(service)
+                    );
+                }
             }
         }
         out.push_str(
             "# HELP purezmq_http_request_duration_seconds Time to answer a service call (a stream: to its first reply).\n\
              # TYPE purezmq_http_request_duration_seconds histogram\n",
         );
+        let mut cumulative = 0;
         for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
+            cumulative += bucket.load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
-                "purezmq_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
+                "purezmq_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
             );
         }
         let count = self.count.load(Ordering::Relaxed);

@@ -53,6 +53,7 @@
 
 mod call;
 mod error;
+mod listener;
 mod metrics;
 pub mod page;
 mod pool;
@@ -68,11 +69,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use tokio::sync::{Semaphore, watch};
 
 pub use error::{ApiError, GatewayError};
 
+use listener::LenientListener;
 use metrics::Metrics;
 use pool::Pool;
 
@@ -216,11 +217,7 @@ impl Gateway {
             let _ = tell.send(true);
         });
         let router = router(Arc::clone(&self.inner));
-        let listener = self.listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
+        let listener = LenientListener::new(self.listener);
         let mut graceful = told.clone();
         let server = axum::serve(listener, router).with_graceful_shutdown(async move {
             let _ = graceful.wait_for(|stop| *stop).await;

@@ -132,9 +132,19 @@ pub struct LoggedProcess {
 impl LoggedProcess {
     /// Starts `purezmq ARGS`, writing its output to `log`.
     pub fn start(args: &[&str], log: std::path::PathBuf) -> LoggedProcess {
+        LoggedProcess::start_in(args, log, std::path::Path::new("."))
+    }
+
+    /// Starts `purezmq ARGS` in the directory `dir`, writing its output to `log`.
+    pub fn start_in(
+        args: &[&str],
+        log: std::path::PathBuf,
+        dir: &std::path::Path,
+    ) -> LoggedProcess {
         let out = std::fs::File::create(&log).unwrap();
         let child = purezmq()
             .args(args)
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -147,6 +157,42 @@ impl LoggedProcess {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits at most `limit` for the exit; `None` if it is still
+    /// running.
+    pub fn terminate(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Waits at most `limit` for a line containing `text`; panics with the output
+    /// if none came.
+    pub fn wait_line(&self, text: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let (found, output) = self.has_line(text);
+            if found {
+                return output;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "no line with {text:?} within {limit:?}; output:\n{output}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Whether the output so far has a line containing `text`, and the output.
