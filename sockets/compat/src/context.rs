@@ -1,0 +1,132 @@
+//! [`Context`]: what sockets are made from, and the runtime that drives them.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::SocketType;
+use crate::error::{Error, Result};
+use crate::socket::Socket;
+
+/// libzmq's default number of I/O threads (`ZMQ_IO_THREADS_DFLT`).
+const IO_THREADS_DEFAULT: i32 = 1;
+
+/// The runtime under every socket of the process: libzmq's I/O thread. Users never
+/// see it.
+pub(crate) static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("purezmq-compat-io")
+        .enable_all()
+        .build()
+        .expect("cannot start the purezmq I/O thread")
+});
+
+/// Makes sockets. Clones share one context.
+///
+/// As in the `zmq` crate, each socket holds a clone of its context, and the context
+/// ends when its last clone and last socket are gone: it then waits, as
+/// `zmq_ctx_term` does, until every socket has sent what it had queued or its
+/// LINGER has passed.
+///
+/// Unlike libzmq, inproc names are shared by the whole process, not per context.
+#[derive(Clone)]
+pub struct Context {
+    pub(crate) inner: Arc<ContextInner>,
+}
+
+pub(crate) struct ContextInner {
+    io_threads: AtomicI32,
+    /// Cancelled by [`Context::destroy`]: blocked calls return `ETERM`.
+    pub(crate) terminated: CancellationToken,
+    /// Sockets that were dropped and may still be sending what they had queued.
+    closing: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl ContextInner {
+    /// Lets `socket` finish sending in the background; the context waits for it.
+    pub(crate) fn linger(&self, socket: purezmq::Socket) {
+        let task = RUNTIME.spawn(socket.close());
+        let mut closing = self.closing.lock().unwrap_or_else(|e| e.into_inner());
+        closing.retain(|task| !task.is_finished());
+        closing.push(task);
+    }
+}
+
+impl Drop for ContextInner {
+    fn drop(&mut self) {
+        let closing = std::mem::take(self.closing.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if closing.is_empty() || tokio::runtime::Handle::try_current().is_ok() {
+            // Inside a runtime, blocking here would stall it; the sockets linger on.
+            return;
+        }
+        RUNTIME.block_on(async {
+            for task in closing {
+                let _ = task.await;
+            }
+        });
+    }
+}
+
+impl Context {
+    /// A new context.
+    pub fn new() -> Context {
+        Context {
+            inner: Arc::new(ContextInner {
+                io_threads: AtomicI32::new(IO_THREADS_DEFAULT),
+                terminated: CancellationToken::new(),
+                closing: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// `ZMQ_IO_THREADS`: the number of I/O threads asked for.
+    pub fn get_io_threads(&self) -> Result<i32> {
+        Ok(self.inner.io_threads.load(Ordering::Relaxed))
+    }
+
+    /// Sets `ZMQ_IO_THREADS`. The value is kept and reported back; purezmq's one
+    /// runtime thread serves every context (`EINVAL` for a negative value).
+    pub fn set_io_threads(&self, value: i32) -> Result<()> {
+        if value < 0 {
+            return Err(Error::EINVAL);
+        }
+        self.inner.io_threads.store(value, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A new socket of this type.
+    ///
+    /// `STREAM` sockets are not available: `ENOTSUP`.
+    pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
+        if self.inner.terminated.is_cancelled() {
+            return Err(Error::ETERM);
+        }
+        Socket::new(self.clone(), socket_type)
+    }
+
+    /// Terminates the context: calls blocked in its sockets, and every later call on
+    /// them, fail with `ETERM`.
+    ///
+    /// Unlike `zmq_ctx_term` it does not wait for the sockets to be closed; the last
+    /// drop of the context waits for their queued messages instead.
+    pub fn destroy(&mut self) -> Result<()> {
+        self.inner.terminated.cancel();
+        Ok(())
+    }
+}
+
+impl Default for Context {
+    fn default() -> Context {
+        Context::new()
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}

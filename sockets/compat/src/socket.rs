@@ -1,0 +1,356 @@
+//! [`Socket`]: frame-at-a-time sends and receives over purezmq's whole messages.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+
+use bytes::Bytes;
+use purezmq::TrySendError;
+
+use crate::context::{Context, RUNTIME};
+use crate::error::{Error, Result, from_purezmq};
+use crate::message::Message;
+use crate::sockopt::Extra;
+use crate::{DONTWAIT, SNDMORE, SocketType};
+
+/// A ZeroMQ socket, made by [`Context::socket`].
+///
+/// It may move to another thread but not be shared between threads (`Send`, not
+/// `Sync`), as with libzmq. Calls block the calling thread as libzmq's do: a send
+/// waits while the socket type says so (no peer, or every peer at SNDHWM) unless
+/// [`DONTWAIT`] is given, for at most SNDTIMEO; a receive waits for at most
+/// RCVTIMEO. Both then fail with [`Error::EAGAIN`].
+///
+/// Frames sent with [`SNDMORE`] are kept until the last frame of the message, which
+/// sends them all at once: a message is queued whole or not at all.
+pub struct Socket {
+    /// `None` only while being dropped.
+    inner: Option<purezmq::Socket>,
+    pub(crate) context: Context,
+    socket_type: SocketType,
+    pub(crate) state: RefCell<State>,
+}
+
+/// What the socket keeps between calls.
+#[derive(Default)]
+pub(crate) struct State {
+    /// Frames sent with SNDMORE, waiting for the last one.
+    outgoing: Vec<Bytes>,
+    /// The frames of the message being received that are still to be read.
+    incoming: VecDeque<Bytes>,
+    /// Whole messages taken off the socket by `poll`, to be read first.
+    pub(crate) pending: VecDeque<purezmq::Message>,
+    /// `ZMQ_RCVMORE`.
+    rcvmore: bool,
+    /// REQ: a request was sent and its reply is not yet all read. REP: a request
+    /// was read and not yet answered.
+    in_exchange: bool,
+    /// Options libzmq has that purezmq keeps for reading back only.
+    pub(crate) extra: Extra,
+}
+
+impl State {
+    /// The rest of a message whose first frames were received, as a message.
+    pub(crate) fn take_partial(&mut self) -> Option<purezmq::Message> {
+        if self.incoming.is_empty() {
+            return None;
+        }
+        self.rcvmore = false;
+        Some(purezmq::Message::from(Vec::from(std::mem::take(
+            &mut self.incoming,
+        ))))
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("type", &self.socket_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            self.context.inner.linger(inner);
+        }
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(context: Context, socket_type: SocketType) -> Result<Socket> {
+        let native = socket_type.native().ok_or(Error::ENOTSUP)?;
+        Ok(Socket {
+            inner: Some(purezmq::Socket::new(native)),
+            context,
+            socket_type,
+            state: RefCell::new(State::default()),
+        })
+    }
+
+    /// The purezmq socket underneath.
+    pub(crate) fn inner(&self) -> &purezmq::Socket {
+        self.inner
+            .as_ref()
+            .expect("a socket is only emptied while it is dropped")
+    }
+
+    pub(crate) fn check_term(&self) -> Result<()> {
+        if self.context.inner.terminated.is_cancelled() {
+            return Err(Error::ETERM);
+        }
+        Ok(())
+    }
+
+    /// Runs `work` on the runtime until it is done or the context is destroyed.
+    pub(crate) fn block<T>(&self, work: impl Future<Output = purezmq::Result<T>>) -> Result<T> {
+        self.check_term()?;
+        let terminated = &self.context.inner.terminated;
+        RUNTIME.block_on(async {
+            tokio::select! {
+                biased;
+                () = terminated.cancelled() => Err(Error::ETERM),
+                result = work => result.map_err(from_purezmq),
+            }
+        })
+    }
+
+    /// Accepts connections on `endpoint` (`tcp://127.0.0.1:5555`, `tcp://*:*`,
+    /// `ipc:///tmp/feed`, `inproc://name`).
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let _runtime = RUNTIME.enter();
+        self.inner().bind(endpoint).map_err(from_purezmq)
+    }
+
+    /// Stops accepting connections on an endpoint given to `bind` (or as
+    /// `get_last_endpoint` gave it).
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let _runtime = RUNTIME.enter();
+        self.inner().unbind(endpoint).map_err(from_purezmq)
+    }
+
+    /// Connects to `endpoint`; the connection is made, and remade, in the background.
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let _runtime = RUNTIME.enter();
+        self.inner().connect(endpoint).map_err(from_purezmq)
+    }
+
+    /// Ends a connection made by `connect` (`ENOENT` if there is none to it).
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let _runtime = RUNTIME.enter();
+        self.inner().disconnect(endpoint).map_err(from_purezmq)
+    }
+
+    /// Sends one frame: anything that converts into a [`Message`] (`&str`, `&[u8]`,
+    /// `Vec<u8>`, `Message`…). With [`SNDMORE`] more frames of the message follow;
+    /// with [`DONTWAIT`] the call fails with `EAGAIN` rather than wait.
+    pub fn send<T>(&self, data: T, flags: i32) -> Result<()>
+    where
+        T: Sendable,
+    {
+        data.send(self, flags)
+    }
+
+    /// Sends a [`Message`] (the old name of [`send`](Socket::send)).
+    #[deprecated(since = "0.9.0", note = "use `send`")]
+    pub fn send_msg(&self, message: Message, flags: i32) -> Result<()> {
+        self.send(message, flags)
+    }
+
+    /// Sends text (the old name of [`send`](Socket::send)).
+    #[deprecated(since = "0.9.0", note = "use `send`")]
+    pub fn send_str(&self, data: &str, flags: i32) -> Result<()> {
+        self.send(data, flags)
+    }
+
+    /// Sends every item as one frame of one message; `flags` apply to each (SNDMORE
+    /// is added to all but the last). An empty iterator sends nothing.
+    pub fn send_multipart<I, T>(&self, iter: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<Message>,
+    {
+        let mut parts = iter.into_iter().peekable();
+        while let Some(part) = parts.next() {
+            let more = if parts.peek().is_some() { SNDMORE } else { 0 };
+            self.send_frame(part.into().into_bytes(), flags | more)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_frame(&self, frame: Bytes, flags: i32) -> Result<()> {
+        self.check_term()?;
+        let mut state = self.state.borrow_mut();
+        if state.outgoing.is_empty() {
+            self.check_can_send(&state)?;
+        }
+        if flags & SNDMORE != 0 {
+            state.outgoing.push(frame);
+            return Ok(());
+        }
+        let mut frames = std::mem::take(&mut state.outgoing);
+        frames.push(frame);
+        let earlier = frames.len() - 1;
+        // Frames are reference-counted: keeping copies to restore costs little.
+        let backup = (earlier > 0).then(|| frames[..earlier].to_vec());
+        let message = purezmq::Message::from(frames);
+        let sent = if flags & DONTWAIT != 0 {
+            self.inner()
+                .try_send(message)
+                .map_err(|TrySendError { error, .. }| from_purezmq(error))
+        } else {
+            self.block(self.inner().send(message))
+        };
+        match sent {
+            Ok(()) => {
+                if matches!(self.socket_type, SocketType::REQ | SocketType::REP) {
+                    state.in_exchange = self.socket_type == SocketType::REQ;
+                }
+                Ok(())
+            }
+            Err(Error::EAGAIN) => {
+                // As in libzmq, the frames sent before stay queued: sending this
+                // last one again completes the message.
+                state.outgoing = backup.unwrap_or_default();
+                Err(Error::EAGAIN)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// libzmq refuses the first frame of a message the socket cannot send now.
+    fn check_can_send(&self, state: &State) -> Result<()> {
+        match self.socket_type {
+            SocketType::PULL | SocketType::SUB => Err(Error::ENOTSUP),
+            SocketType::REQ if state.in_exchange && !self.req_relaxed() => Err(Error::EFSM),
+            SocketType::REP if !state.in_exchange => Err(Error::EFSM),
+            _ => Ok(()),
+        }
+    }
+
+    fn req_relaxed(&self) -> bool {
+        self.inner().options().req_relaxed
+    }
+
+    /// Receives the next frame into `msg`; [`get_more`](Message::get_more) and
+    /// [`get_rcvmore`](Socket::get_rcvmore) tell whether more of the message follow.
+    pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
+        let (frame, more) = self.recv_frame(flags)?;
+        *msg = Message::from_frame(frame, more);
+        Ok(())
+    }
+
+    /// Receives the next frame into `bytes`, returning the frame's size, which may be
+    /// larger than `bytes` (the rest is cut off).
+    pub fn recv_into(&self, bytes: &mut [u8], flags: i32) -> Result<usize> {
+        let (frame, _) = self.recv_frame(flags)?;
+        let n = frame.len().min(bytes.len());
+        bytes[..n].copy_from_slice(&frame[..n]);
+        Ok(frame.len())
+    }
+
+    /// Receives the next frame as a new [`Message`].
+    pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        let (frame, more) = self.recv_frame(flags)?;
+        Ok(Message::from_frame(frame, more))
+    }
+
+    /// Receives the next frame as bytes.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        let (frame, _) = self.recv_frame(flags)?;
+        Ok(frame.to_vec())
+    }
+
+    /// Receives the next frame as text; a frame that is not UTF-8 comes back as
+    /// `Ok(Err(bytes))`.
+    pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
+        let bytes = self.recv_bytes(flags)?;
+        Ok(String::from_utf8(bytes).map_err(|e| e.into_bytes()))
+    }
+
+    /// Receives every remaining frame of a message.
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
+        let mut parts = vec![self.recv_bytes(flags)?];
+        while self.get_rcvmore()? {
+            parts.push(self.recv_bytes(flags)?);
+        }
+        Ok(parts)
+    }
+
+    pub(crate) fn recv_frame(&self, flags: i32) -> Result<(Bytes, bool)> {
+        self.check_term()?;
+        let mut state = self.state.borrow_mut();
+        if state.incoming.is_empty() {
+            let message = match state.pending.pop_front() {
+                Some(message) => message,
+                None if flags & DONTWAIT != 0 => self
+                    .inner()
+                    .try_recv()
+                    .map_err(from_purezmq)?
+                    .ok_or(Error::EAGAIN)?,
+                None => self.block(self.inner().recv())?,
+            };
+            state.incoming = message.into_frames().into();
+        }
+        let frame = state.incoming.pop_front().unwrap_or_default();
+        let more = !state.incoming.is_empty();
+        state.rcvmore = more;
+        if !more && matches!(self.socket_type, SocketType::REQ | SocketType::REP) {
+            state.in_exchange = self.socket_type == SocketType::REP;
+        }
+        Ok((frame, more))
+    }
+
+    /// `ZMQ_RCVMORE`: whether the frame last received has more after it.
+    pub fn get_rcvmore(&self) -> Result<bool> {
+        Ok(self.state.borrow().rcvmore)
+    }
+
+    /// `ZMQ_TYPE`.
+    pub fn get_socket_type(&self) -> Result<SocketType> {
+        Ok(self.socket_type)
+    }
+
+    /// Whether a frame can be received now, taking a message off the socket into
+    /// `pending` to find out.
+    pub(crate) fn readable_now(&self) -> bool {
+        let mut state = self.state.borrow_mut();
+        if !state.incoming.is_empty() || !state.pending.is_empty() {
+            return true;
+        }
+        match self.inner().try_recv() {
+            Ok(Some(message)) => {
+                state.pending.push_back(message);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a frame can be sent now, as far as the socket type and REQ/REP turn
+    /// say (purezmq does not tell whether peers' queues have room).
+    pub(crate) fn writable_now(&self) -> bool {
+        let state = self.state.borrow();
+        !state.outgoing.is_empty() || self.check_can_send(&state).is_ok()
+    }
+}
+
+/// Anything [`Socket::send`] takes: whatever converts into a [`Message`].
+pub trait Sendable {
+    /// Sends `self` as one frame.
+    fn send(self, socket: &Socket, flags: i32) -> Result<()>;
+}
+
+impl<T> Sendable for T
+where
+    T: Into<Message>,
+{
+    fn send(self, socket: &Socket, flags: i32) -> Result<()> {
+        socket.send_frame(self.into().into_bytes(), flags)
+    }
+}
