@@ -151,10 +151,18 @@ impl Socket {
         let wanted = move |event: SocketEvent| u32::from(event.to_raw()) & mask != 0;
         let mut stream = self.inner().monitor();
         RUNTIME.spawn(async move {
+            // Listeners still open: closing the socket closes them, and libzmq
+            // reports each as CLOSED before MONITOR_STOPPED.
+            let mut listening: Vec<String> = Vec::new();
             while let Some(event) = stream.recv().await {
                 let Some((kind, value)) = libzmq_event(&event.kind) else {
                     continue;
                 };
+                match kind {
+                    SocketEvent::LISTENING => listening.push(event.endpoint.clone()),
+                    SocketEvent::CLOSED => listening.retain(|e| *e != event.endpoint),
+                    _ => {}
+                }
                 if wanted(kind)
                     && publisher
                         .send(event_message(kind, value, &event.endpoint))
@@ -162,6 +170,12 @@ impl Socket {
                         .is_err()
                 {
                     return;
+                }
+            }
+            if wanted(SocketEvent::CLOSED) {
+                for endpoint in listening {
+                    let closed = event_message(SocketEvent::CLOSED, 0, &endpoint);
+                    let _ = publisher.send(closed).await;
                 }
             }
             if wanted(SocketEvent::MONITOR_STOPPED) {
