@@ -48,8 +48,14 @@ pub(crate) struct ContextInner {
 
 impl ContextInner {
     /// Lets `socket` finish sending in the background; the context waits for it.
-    pub(crate) fn linger(&self, socket: purezmq::Socket) {
-        let task = RUNTIME.spawn(socket.close());
+    /// `watcher` holds a handle to the socket too: it ends first.
+    pub(crate) fn linger(&self, socket: purezmq::Socket, watcher: Option<JoinHandle<()>>) {
+        let task = RUNTIME.spawn(async move {
+            if let Some(watcher) = watcher {
+                let _ = watcher.await;
+            }
+            socket.close().await;
+        });
         let mut closing = self.closing.lock().unwrap_or_else(|e| e.into_inner());
         closing.retain(|task| !task.is_finished());
         closing.push(task);

@@ -28,6 +28,7 @@
 
 mod context;
 mod error;
+mod inbox;
 mod message;
 mod monitor;
 mod poll;

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
@@ -218,7 +219,22 @@ fn wait(items: &mut [PollItem], limit: Option<Duration>) -> Result<()> {
         match item.socket {
             Some(socket) => {
                 terminated.get_or_insert_with(|| socket.context.inner.terminated.clone());
-                if item.events.contains(POLLIN) {
+                if item.events.contains(POLLOUT)
+                    && let Some(until) = socket.send_blocked_until()
+                {
+                    waiters.push(Box::pin(async move {
+                        tokio::time::sleep_until(until.into()).await;
+                        Woken::Look
+                    }));
+                }
+                if item.events.contains(POLLIN) && socket.inbox.watched() {
+                    // The `get_fd` watcher receives for the socket: wait on it.
+                    let inbox = Arc::clone(&socket.inbox);
+                    waiters.push(Box::pin(async move {
+                        inbox.wait_arrival().await;
+                        Woken::Look
+                    }));
+                } else if item.events.contains(POLLIN) {
                     let inner = socket.inner().clone();
                     waiters.push(Box::pin(async move {
                         let mut taken = VecDeque::new();
@@ -277,7 +293,7 @@ fn wait(items: &mut [PollItem], limit: Option<Duration>) -> Result<()> {
     if let Woken::Messages(i, taken) = woken
         && let Some(socket) = items[i].socket
     {
-        socket.state.borrow_mut().pending.extend(taken);
+        socket.inbox.push(taken);
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -115,10 +116,10 @@ fn take_ready(socket: &Socket) -> Result<Option<purezmq::Message>> {
     if let Some(message) = state.take_partial() {
         return Ok(Some(message));
     }
-    if let Some(message) = state.pending.pop_front() {
+    drop(state);
+    if let Some(message) = socket.inbox.pop() {
         return Ok(Some(message));
     }
-    drop(state);
     socket.inner().try_recv().map_err(from_purezmq)
 }
 
@@ -138,9 +139,15 @@ fn next_message(any: &Socket, sources: &[(usize, &Socket)]) -> Result<(usize, pu
             .map(|(index, socket)| {
                 let index = *index;
                 let inner = socket.inner().clone();
+                let inbox = Arc::clone(&socket.inbox);
                 Box::pin(async move {
                     let mut taken = VecDeque::new();
-                    inner.recv_batch(&mut taken, 1).await?;
+                    if inbox.watched() {
+                        // The `get_fd` watcher receives for the socket: wait on it.
+                        inbox.wait_arrival().await;
+                    } else {
+                        inner.recv_batch(&mut taken, 1).await?;
+                    }
                     Ok((index, taken))
                 }) as Receiving
             })
@@ -150,7 +157,7 @@ fn next_message(any: &Socket, sources: &[(usize, &Socket)]) -> Result<(usize, pu
         }
         let (index, taken) = any.block(async { futures::future::select_all(waits).await.0 })?;
         if let Some((_, socket)) = sources.iter().find(|(i, _)| *i == index) {
-            socket.state.borrow_mut().pending.extend(taken);
+            socket.inbox.push(taken);
         }
     }
 }

@@ -3,12 +3,15 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use purezmq::TrySendError;
 
 use crate::context::{Context, RUNTIME};
 use crate::error::{Error, Result, from_purezmq};
+use crate::inbox::Inbox;
 use crate::message::Message;
 use crate::sockopt::Extra;
 use crate::{DONTWAIT, SNDMORE, SocketType};
@@ -29,6 +32,7 @@ pub struct Socket {
     pub(crate) context: Context,
     socket_type: SocketType,
     pub(crate) state: RefCell<State>,
+    pub(crate) inbox: Arc<Inbox>,
 }
 
 /// What the socket keeps between calls.
@@ -38,8 +42,8 @@ pub(crate) struct State {
     outgoing: Vec<Bytes>,
     /// The frames of the message being received that are still to be read.
     incoming: VecDeque<Bytes>,
-    /// Whole messages taken off the socket by `poll`, to be read first.
-    pub(crate) pending: VecDeque<purezmq::Message>,
+    /// Until when POLLOUT is not reported, after a send failed with EAGAIN.
+    pub(crate) send_blocked_until: Option<Instant>,
     /// `ZMQ_RCVMORE`.
     rcvmore: bool,
     /// REQ: a request was sent and its reply is not yet all read. REP: a request
@@ -73,7 +77,7 @@ impl std::fmt::Debug for Socket {
 impl Drop for Socket {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
-            self.context.inner.linger(inner);
+            self.context.inner.linger(inner, self.inbox.close());
         }
     }
 }
@@ -86,6 +90,7 @@ impl Socket {
             context,
             socket_type,
             state: RefCell::new(State::default()),
+            inbox: Arc::default(),
         })
     }
 
@@ -211,12 +216,25 @@ impl Socket {
                 if matches!(self.socket_type, SocketType::REQ | SocketType::REP) {
                     state.in_exchange = self.socket_type == SocketType::REQ;
                 }
+                state.send_blocked_until = None;
+                self.inbox.on_sent();
                 Ok(())
             }
             Err(Error::EAGAIN) => {
                 // As in libzmq, the frames sent before stay queued: sending this
                 // last one again completes the message.
                 state.outgoing = backup.unwrap_or_default();
+                // purezmq does not say when peers have room again: POLLOUT is
+                // withheld for a moment, then offered again to try.
+                let until = Instant::now() + SEND_RETRY;
+                state.send_blocked_until = Some(until);
+                if self.inbox.watched() {
+                    let inbox = Arc::clone(&self.inbox);
+                    RUNTIME.spawn(async move {
+                        tokio::time::sleep_until(until.into()).await;
+                        inbox.ring();
+                    });
+                }
                 Err(Error::EAGAIN)
             }
             Err(error) => Err(error),
@@ -286,13 +304,14 @@ impl Socket {
         self.check_term()?;
         let mut state = self.state.borrow_mut();
         if state.incoming.is_empty() {
-            let message = match state.pending.pop_front() {
+            let message = match self.inbox.pop() {
                 Some(message) => message,
                 None if flags & DONTWAIT != 0 => self
                     .inner()
                     .try_recv()
                     .map_err(from_purezmq)?
                     .ok_or(Error::EAGAIN)?,
+                None if self.inbox.watched() => self.recv_watched()?,
                 None => self.block(self.inner().recv())?,
             };
             state.incoming = message.into_frames().into();
@@ -306,6 +325,34 @@ impl Socket {
         Ok((frame, more))
     }
 
+    /// A blocking receive while the `get_fd` watcher takes messages off the socket:
+    /// waits on the inbox, for at most RCVTIMEO.
+    fn recv_watched(&self) -> Result<purezmq::Message> {
+        let timeout = self.inner().options().rcvtimeo;
+        let inbox = &self.inbox;
+        let inner = self.inner();
+        let wait = async {
+            loop {
+                let arrival = inbox.wait_arrival();
+                if let Some(message) = inbox.pop() {
+                    return Ok(message);
+                }
+                if let Some(message) = inner.try_recv()? {
+                    return Ok(message);
+                }
+                arrival.await;
+            }
+        };
+        self.block(async {
+            match timeout {
+                None => wait.await,
+                Some(limit) => tokio::time::timeout(limit, wait)
+                    .await
+                    .unwrap_or(Err(purezmq::Error::Timeout(limit))),
+            }
+        })
+    }
+
     /// `ZMQ_RCVMORE`: whether the frame last received has more after it.
     pub fn get_rcvmore(&self) -> Result<bool> {
         Ok(self.state.borrow().rcvmore)
@@ -317,15 +364,14 @@ impl Socket {
     }
 
     /// Whether a frame can be received now, taking a message off the socket into
-    /// `pending` to find out.
+    /// the inbox to find out.
     pub(crate) fn readable_now(&self) -> bool {
-        let mut state = self.state.borrow_mut();
-        if !state.incoming.is_empty() || !state.pending.is_empty() {
+        if !self.state.borrow().incoming.is_empty() || !self.inbox.is_empty() {
             return true;
         }
         match self.inner().try_recv() {
             Ok(Some(message)) => {
-                state.pending.push_back(message);
+                self.inbox.push(VecDeque::from([message]));
                 true
             }
             _ => false,
@@ -333,12 +379,27 @@ impl Socket {
     }
 
     /// Whether a frame can be sent now, as far as the socket type and REQ/REP turn
-    /// say (purezmq does not tell whether peers' queues have room).
+    /// say (purezmq does not tell whether peers' queues have room; after a send
+    /// failed with EAGAIN, not for [`SEND_RETRY`]).
     pub(crate) fn writable_now(&self) -> bool {
         let state = self.state.borrow();
+        if state
+            .send_blocked_until
+            .is_some_and(|until| Instant::now() < until)
+        {
+            return false;
+        }
         !state.outgoing.is_empty() || self.check_can_send(&state).is_ok()
     }
+
+    /// When POLLOUT, withheld after a send failed with EAGAIN, is offered again.
+    pub(crate) fn send_blocked_until(&self) -> Option<Instant> {
+        self.state.borrow().send_blocked_until
+    }
 }
+
+/// How long POLLOUT is withheld after a send failed with EAGAIN.
+pub(crate) const SEND_RETRY: Duration = Duration::from_millis(5);
 
 /// Anything [`Socket::send`] takes: whatever converts into a [`Message`].
 pub trait Sendable {

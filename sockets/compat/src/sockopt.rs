@@ -1,6 +1,7 @@
 //! Socket options: the `zmq` crate's `get_*`/`set_*`/`is_*` methods, mapped onto
 //! purezmq's [`Options`](purezmq::Options).
 
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -693,13 +694,17 @@ impl Socket {
     }
 
     /// `ZMQ_EVENTS`: whether a frame can be received ([`POLLIN`](crate::POLLIN))
-    /// or sent ([`POLLOUT`](crate::POLLOUT)) now.
+    /// or sent ([`POLLOUT`](crate::POLLOUT)) now. Reading it resets the
+    /// [`get_fd`](Socket::get_fd) descriptor.
     ///
     /// POLLOUT follows the socket type and the REQ/REP turn; purezmq does not say
     /// whether peers' queues have room, so a send with `DONTWAIT` may still fail
-    /// with `EAGAIN` at SNDHWM.
+    /// with `EAGAIN` at SNDHWM (POLLOUT is then withheld for a few milliseconds,
+    /// and the descriptor rings when it is offered again).
     pub fn get_events(&self) -> Result<PollEvents> {
         self.check_term()?;
+        // First: whatever changes after this look rings the descriptor again.
+        self.inbox.reset();
         let mut events = PollEvents::empty();
         if self.readable_now() {
             events |= PollEvents::POLLIN;
@@ -708,5 +713,29 @@ impl Socket {
             events |= PollEvents::POLLOUT;
         }
         Ok(events)
+    }
+
+    /// `ZMQ_FD`: a file descriptor, the same for the socket's life, for an event
+    /// loop to wait on with `poll(2)`/`epoll(7)` for readability. As libzmq's, it is
+    /// edge-triggered and only a hint: it becomes readable when the socket's
+    /// events may have changed, and [`get_events`](Socket::get_events) tells what
+    /// they are (and resets it). Check `get_events` after every send and receive
+    /// too, as they change the events without the descriptor saying so.
+    pub fn get_fd(&self) -> Result<RawFd> {
+        self.check_term()?;
+        self.inbox.fd(self.inner()).map_err(|_| Error::EMFILE)
+    }
+}
+
+impl AsRawFd for Socket {
+    /// [`Socket::get_fd`].
+    ///
+    /// # Panics
+    ///
+    /// If the descriptor cannot be made (out of file descriptors) or the context
+    /// was destroyed, as the `zmq` crate's does.
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_fd()
+            .expect("cannot make the socket's ZMQ_FD descriptor")
     }
 }
