@@ -25,6 +25,14 @@
 //!
 //! The sockets run on one background I/O thread this crate owns, as libzmq's do;
 //! no async runtime is visible. The package README lists what differs from libzmq.
+//!
+//! A [`Socket`] may move to another thread, but, as with libzmq, not be shared
+//! between threads:
+//!
+//! ```compile_fail
+//! fn shared<T: Sync>() {}
+//! shared::<zmq::Socket>();
+//! ```
 
 mod context;
 mod error;
