@@ -209,7 +209,14 @@ impl Socket {
                 .try_send(message)
                 .map_err(|TrySendError { error, .. }| from_purezmq(error))
         } else {
-            self.block(self.inner().send(message))
+            // Most sends need no wait: only those that do go through the runtime.
+            match self.inner().try_send(message) {
+                Err(TrySendError {
+                    error: purezmq::Error::WouldBlock,
+                    message,
+                }) => self.block(self.inner().send(message)),
+                sent => sent.map_err(|TrySendError { error, .. }| from_purezmq(error)),
+            }
         };
         match sent {
             Ok(()) => {
@@ -312,7 +319,11 @@ impl Socket {
                     .map_err(from_purezmq)?
                     .ok_or(Error::EAGAIN)?,
                 None if self.inbox.watched() => self.recv_watched()?,
-                None => self.block(self.inner().recv())?,
+                // A queued message needs no trip through the runtime.
+                None => match self.inner().try_recv().map_err(from_purezmq)? {
+                    Some(message) => message,
+                    None => self.block(self.inner().recv())?,
+                },
             };
             state.incoming = message.into_frames().into();
         }
