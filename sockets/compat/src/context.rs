@@ -1,6 +1,7 @@
 //! [`Context`]: what sockets are made from, and the runtime that drives them.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use tokio::runtime::Runtime;
@@ -32,13 +33,16 @@ pub(crate) static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
 /// `zmq_ctx_term` does, until every socket has sent what it had queued or its
 /// LINGER has passed.
 ///
-/// Unlike libzmq, inproc names are shared by the whole process, not per context.
+/// As in libzmq, inproc names are per context: sockets of different contexts
+/// cannot reach each other over inproc, and may bind the same name.
 #[derive(Clone)]
 pub struct Context {
     pub(crate) inner: Arc<ContextInner>,
 }
 
 pub(crate) struct ContextInner {
+    /// Names this context's inproc endpoints apart from other contexts'.
+    inproc_prefix: String,
     io_threads: AtomicI32,
     /// Cancelled by [`Context::destroy`]: blocked calls return `ETERM`.
     pub(crate) terminated: CancellationToken,
@@ -46,7 +50,42 @@ pub(crate) struct ContextInner {
     closing: Mutex<Vec<JoinHandle<()>>>,
 }
 
+/// `native` with the context's inproc prefix taken off.
+pub(crate) fn public_endpoint(prefix: &str, native: String) -> String {
+    match native
+        .strip_prefix("inproc://")
+        .and_then(|name| name.strip_prefix(prefix))
+    {
+        Some(name) => format!("inproc://{name}"),
+        None => native,
+    }
+}
+
+/// Numbers contexts, for their inproc names.
+static NEXT_CONTEXT: AtomicU64 = AtomicU64::new(0);
+
 impl ContextInner {
+    /// purezmq's name for `endpoint`: inproc names are per context in libzmq, and
+    /// process-wide in purezmq, so each context's get a prefix of their own.
+    pub(crate) fn native_endpoint<'a>(&self, endpoint: &'a str) -> Cow<'a, str> {
+        match endpoint.strip_prefix("inproc://") {
+            Some(name) if !name.is_empty() => {
+                Cow::Owned(format!("inproc://{}{name}", self.inproc_prefix))
+            }
+            _ => Cow::Borrowed(endpoint),
+        }
+    }
+
+    /// The endpoint as the user named it.
+    pub(crate) fn public_endpoint(&self, native: String) -> String {
+        public_endpoint(&self.inproc_prefix, native)
+    }
+
+    /// What [`public_endpoint`] needs, for tasks that outlive a borrow.
+    pub(crate) fn inproc_prefix(&self) -> String {
+        self.inproc_prefix.clone()
+    }
+
     /// Lets `socket` finish sending in the background; the context waits for it.
     /// `watcher` holds a handle to the socket too: it ends first.
     pub(crate) fn linger(&self, socket: purezmq::Socket, watcher: Option<JoinHandle<()>>) {
@@ -82,6 +121,7 @@ impl Context {
     pub fn new() -> Context {
         Context {
             inner: Arc::new(ContextInner {
+                inproc_prefix: format!("{:x}~", NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed)),
                 io_threads: AtomicI32::new(IO_THREADS_DEFAULT),
                 terminated: CancellationToken::new(),
                 closing: Mutex::new(Vec::new()),

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use purezmq::monitor::EventKind;
 
-use crate::context::RUNTIME;
+use crate::context::{RUNTIME, public_endpoint};
 use crate::error::{Error, Result, from_purezmq};
 use crate::socket::Socket;
 
@@ -145,16 +145,19 @@ impl Socket {
             .map_err(from_purezmq)?;
         {
             let _runtime = RUNTIME.enter();
-            publisher.bind(monitor_endpoint).map_err(from_purezmq)?;
+            let native = self.context.inner.native_endpoint(monitor_endpoint);
+            publisher.bind(&native).map_err(from_purezmq)?;
         }
         let mask = events as u32;
         let wanted = move |event: SocketEvent| u32::from(event.to_raw()) & mask != 0;
         let mut stream = self.inner().monitor();
+        let prefix = self.context.inner.inproc_prefix();
         RUNTIME.spawn(async move {
             // Listeners still open: closing the socket closes them, and libzmq
             // reports each as CLOSED before MONITOR_STOPPED.
             let mut listening: Vec<String> = Vec::new();
-            while let Some(event) = stream.recv().await {
+            while let Some(mut event) = stream.recv().await {
+                event.endpoint = public_endpoint(&prefix, event.endpoint);
                 let Some((kind, value)) = libzmq_event(&event.kind) else {
                     continue;
                 };

@@ -126,7 +126,8 @@ impl Socket {
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         self.check_term()?;
         let _runtime = RUNTIME.enter();
-        self.inner().bind(endpoint).map_err(from_purezmq)
+        let endpoint = self.context.inner.native_endpoint(endpoint);
+        self.inner().bind(&endpoint).map_err(from_purezmq)
     }
 
     /// Stops accepting connections on an endpoint given to `bind` (or as
@@ -134,21 +135,24 @@ impl Socket {
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         self.check_term()?;
         let _runtime = RUNTIME.enter();
-        self.inner().unbind(endpoint).map_err(from_purezmq)
+        let endpoint = self.context.inner.native_endpoint(endpoint);
+        self.inner().unbind(&endpoint).map_err(from_purezmq)
     }
 
     /// Connects to `endpoint`; the connection is made, and remade, in the background.
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         self.check_term()?;
         let _runtime = RUNTIME.enter();
-        self.inner().connect(endpoint).map_err(from_purezmq)
+        let endpoint = self.context.inner.native_endpoint(endpoint);
+        self.inner().connect(&endpoint).map_err(from_purezmq)
     }
 
     /// Ends a connection made by `connect` (`ENOENT` if there is none to it).
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         self.check_term()?;
         let _runtime = RUNTIME.enter();
-        self.inner().disconnect(endpoint).map_err(from_purezmq)
+        let endpoint = self.context.inner.native_endpoint(endpoint);
+        self.inner().disconnect(&endpoint).map_err(from_purezmq)
     }
 
     /// Sends one frame: anything that converts into a [`Message`] (`&str`, `&[u8]`,

@@ -482,7 +482,10 @@ impl Socket {
 
     /// `ZMQ_LAST_ENDPOINT`: the endpoint of the last bind or connect, resolved.
     pub fn get_last_endpoint(&self) -> Result<std::result::Result<String, Vec<u8>>> {
-        Ok(Ok(self.inner().last_endpoint()))
+        Ok(Ok(self
+            .context
+            .inner
+            .public_endpoint(self.inner().last_endpoint())))
     }
 
     /// `ZMQ_ZAP_DOMAIN`.

@@ -499,3 +499,35 @@ fn z85_round_trips_and_reports_bad_input() {
         Err(zmq::EncodeError::BadLength)
     ));
 }
+
+#[test]
+fn inproc_names_belong_to_their_context() {
+    within(60, || {
+        let first = Context::new();
+        let second = Context::new();
+        let a = first.socket(zmq::PULL).unwrap();
+        a.bind("inproc://same-name").unwrap();
+        assert_eq!(
+            a.get_last_endpoint().unwrap().unwrap(),
+            "inproc://same-name"
+        );
+        // Another context may bind the same name, as in libzmq.
+        let b = second.socket(zmq::PULL).unwrap();
+        b.bind("inproc://same-name").unwrap();
+        // Within a context, the name is taken.
+        let c = first.socket(zmq::PULL).unwrap();
+        assert_eq!(c.bind("inproc://same-name"), Err(Error::EADDRINUSE));
+
+        let push = second.socket(zmq::PUSH).unwrap();
+        push.connect("inproc://same-name").unwrap();
+        assert_eq!(
+            push.get_last_endpoint().unwrap().unwrap(),
+            "inproc://same-name"
+        );
+        push.send("for the second", 0).unwrap();
+        assert_eq!(b.recv_string(0).unwrap().unwrap(), "for the second");
+        assert_eq!(a.recv_msg(zmq::DONTWAIT), Err(Error::EAGAIN));
+        push.disconnect("inproc://same-name").unwrap();
+        b.unbind("inproc://same-name").unwrap();
+    });
+}

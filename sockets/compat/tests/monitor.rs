@@ -122,3 +122,20 @@ fn the_event_mask_filters() {
         assert_eq!(mon.recv_msg(zmq::DONTWAIT), Err(zmq::Error::EAGAIN));
     });
 }
+
+#[test]
+fn inproc_events_name_the_endpoint_as_bound() {
+    within(60, || {
+        let ctx = zmq::Context::new();
+        let server = ctx.socket(zmq::PULL).unwrap();
+        server
+            .monitor("inproc://monitor-inproc", SocketEvent::LISTENING as i32)
+            .unwrap();
+        let mon = ctx.socket(zmq::PAIR).unwrap();
+        mon.connect("inproc://monitor-inproc").unwrap();
+        server.bind("inproc://monitored").unwrap();
+        let (event, _, endpoint) = next_event(&mon);
+        assert_eq!(event, SocketEvent::LISTENING);
+        assert_eq!(endpoint, "inproc://monitored");
+    });
+}
