@@ -178,16 +178,23 @@ impl Socket {
     }
 
     /// Sends every item as one frame of one message; `flags` apply to each (SNDMORE
-    /// is added to all but the last). An empty iterator sends nothing.
+    /// is added to all but the last). An empty iterator sends nothing. On an error
+    /// (`EAGAIN` with `DONTWAIT`, say) nothing of the message is sent or kept.
     pub fn send_multipart<I, T>(&self, iter: I, flags: i32) -> Result<()>
     where
         I: IntoIterator<Item = T>,
         T: Into<Message>,
     {
+        let kept = self.state.borrow().outgoing.len();
         let mut parts = iter.into_iter().peekable();
         while let Some(part) = parts.next() {
             let more = if parts.peek().is_some() { SNDMORE } else { 0 };
-            self.send_frame(part.into().into_bytes(), flags | more)?;
+            if let Err(error) = self.send_frame(part.into().into_bytes(), flags | more) {
+                // The message was not sent: none of its frames stays kept, so that
+                // sending it again sends it once.
+                self.state.borrow_mut().outgoing.truncate(kept);
+                return Err(error);
+            }
         }
         Ok(())
     }

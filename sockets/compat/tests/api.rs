@@ -531,3 +531,28 @@ fn inproc_names_belong_to_their_context() {
         b.unbind("inproc://same-name").unwrap();
     });
 }
+
+#[test]
+fn a_multipart_send_that_would_block_can_be_retried() {
+    within(60, || {
+        let ctx = Context::new();
+        let push = ctx.socket(zmq::PUSH).unwrap();
+        push.set_linger(0).unwrap();
+        // No peer yet: the message cannot be queued.
+        assert_eq!(
+            push.send_multipart(["a", "b"], zmq::DONTWAIT),
+            Err(Error::EAGAIN)
+        );
+        // Frame at a time, as event loops do: the frame that failed is sent again.
+        push.send("c", zmq::SNDMORE | zmq::DONTWAIT).unwrap();
+        assert_eq!(push.send("d", zmq::DONTWAIT), Err(Error::EAGAIN));
+
+        let pull = ctx.socket(zmq::PULL).unwrap();
+        pull.bind("inproc://retry-multipart").unwrap();
+        push.connect("inproc://retry-multipart").unwrap();
+        push.send("d", 0).unwrap();
+        push.send_multipart(["a", "b"], 0).unwrap();
+        assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"c", b"d"]);
+        assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"a", b"b"]);
+    });
+}
