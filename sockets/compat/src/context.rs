@@ -1,8 +1,11 @@
 //! [`Context`]: what sockets are made from, and the runtime that drives them.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
+use std::task::{Poll, Wake, Waker};
 
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
@@ -25,6 +28,42 @@ pub(crate) static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
         .build()
         .expect("cannot start the purezmq I/O thread")
 });
+
+/// Runs `work` to completion on the calling thread, which blocks meanwhile, as
+/// libzmq's calls block.
+///
+/// From async code (a tokio task calling the `zmq` API, which libzmq allows, if
+/// unwisely) the runtime cannot be re-entered with `block_on`; the future is
+/// polled here instead, with the I/O runtime entered for its timers.
+pub(crate) fn wait<F: Future>(work: F) -> F::Output {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return RUNTIME.block_on(work);
+    }
+    let _runtime = RUNTIME.enter();
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    // Unconstrained: the caller's task budget must not make it spin.
+    let mut work = pin!(tokio::task::unconstrained(work));
+    loop {
+        if let Poll::Ready(output) = work.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+/// Wakes a thread parked in [`wait`].
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
 
 /// Makes sockets. Clones share one context.
 ///
@@ -104,11 +143,10 @@ impl ContextInner {
 impl Drop for ContextInner {
     fn drop(&mut self) {
         let closing = std::mem::take(self.closing.get_mut().unwrap_or_else(|e| e.into_inner()));
-        if closing.is_empty() || tokio::runtime::Handle::try_current().is_ok() {
-            // Inside a runtime, blocking here would stall it; the sockets linger on.
+        if closing.is_empty() {
             return;
         }
-        RUNTIME.block_on(async {
+        wait(async {
             for task in closing {
                 let _ = task.await;
             }

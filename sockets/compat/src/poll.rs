@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use crate::context::RUNTIME;
+use crate::context;
 use crate::error::{Error, Result};
 use crate::socket::Socket;
 
@@ -257,7 +257,7 @@ fn wait(items: &mut [PollItem], limit: Option<Duration>) -> Result<()> {
             }
         }
     }
-    let woken = RUNTIME.block_on(async move {
+    let woken = context::wait(async move {
         for (fd, interest) in descriptors {
             waiters.push(Box::pin(async move {
                 // SAFETY: `fd` is an OwnedFd: open, and it stays open and the same

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use purezmq::TrySendError;
 
-use crate::context::{Context, RUNTIME};
+use crate::context::{Context, RUNTIME, wait};
 use crate::error::{Error, Result, from_purezmq};
 use crate::inbox::Inbox;
 use crate::message::Message;
@@ -112,7 +112,7 @@ impl Socket {
     pub(crate) fn block<T>(&self, work: impl Future<Output = purezmq::Result<T>>) -> Result<T> {
         self.check_term()?;
         let terminated = &self.context.inner.terminated;
-        RUNTIME.block_on(async {
+        wait(async {
             tokio::select! {
                 biased;
                 () = terminated.cancelled() => Err(Error::ETERM),
