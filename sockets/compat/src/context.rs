@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Poll, Wake, Waker};
 
@@ -85,6 +85,9 @@ pub(crate) struct ContextInner {
     io_threads: AtomicI32,
     /// Cancelled by [`Context::destroy`]: blocked calls return `ETERM`.
     pub(crate) terminated: CancellationToken,
+    /// Set by [`Context::destroy`], before `terminated`: what every call looks at
+    /// (the token's own flag sits behind a lock).
+    destroyed: AtomicBool,
     /// Sockets that were dropped and may still be sending what they had queued.
     closing: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -104,6 +107,11 @@ pub(crate) fn public_endpoint(prefix: &str, native: String) -> String {
 static NEXT_CONTEXT: AtomicU64 = AtomicU64::new(0);
 
 impl ContextInner {
+    /// Whether [`Context::destroy`] was called.
+    pub(crate) fn is_destroyed(&self) -> bool {
+        self.destroyed.load(Ordering::Acquire)
+    }
+
     /// purezmq's name for `endpoint`: inproc names are per context in libzmq, and
     /// process-wide in purezmq, so each context's get a prefix of their own.
     pub(crate) fn native_endpoint<'a>(&self, endpoint: &'a str) -> Cow<'a, str> {
@@ -162,6 +170,7 @@ impl Context {
                 inproc_prefix: format!("{:x}~", NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed)),
                 io_threads: AtomicI32::new(IO_THREADS_DEFAULT),
                 terminated: CancellationToken::new(),
+                destroyed: AtomicBool::new(false),
                 closing: Mutex::new(Vec::new()),
             }),
         }
@@ -186,7 +195,7 @@ impl Context {
     ///
     /// `STREAM` sockets are not available: `ENOTSUP`.
     pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
-        if self.inner.terminated.is_cancelled() {
+        if self.inner.is_destroyed() {
             return Err(Error::ETERM);
         }
         Socket::new(self.clone(), socket_type)
@@ -198,6 +207,7 @@ impl Context {
     /// Unlike `zmq_ctx_term` it does not wait for the sockets to be closed; the last
     /// drop of the context waits for their queued messages instead.
     pub fn destroy(&mut self) -> Result<()> {
+        self.inner.destroyed.store(true, Ordering::Release);
         self.inner.terminated.cancel();
         Ok(())
     }

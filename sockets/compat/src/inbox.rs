@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::Notify;
@@ -19,6 +20,8 @@ use crate::context::RUNTIME;
 #[derive(Default)]
 pub(crate) struct Inbox {
     messages: Mutex<VecDeque<purezmq::Message>>,
+    /// Whether `messages` may be non-empty, so receives skip its lock when not.
+    filled: AtomicBool,
     /// Woken when messages are added.
     arrived: Notify,
     /// Woken when the inbox becomes empty.
@@ -47,22 +50,31 @@ impl Inbox {
         if taken.is_empty() {
             return;
         }
-        self.lock().extend(taken);
+        {
+            // Under the lock, so that `filled` is false exactly when it is empty.
+            let mut messages = self.lock();
+            messages.extend(taken);
+            self.filled.store(true, Ordering::Release);
+        }
         self.arrived.notify_waiters();
         self.ring();
     }
 
     pub(crate) fn pop(&self) -> Option<purezmq::Message> {
+        if !self.filled.load(Ordering::Acquire) {
+            return None;
+        }
         let mut messages = self.lock();
         let message = messages.pop_front();
         if messages.is_empty() {
+            self.filled.store(false, Ordering::Release);
             self.drained.notify_waiters();
         }
         message
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        !self.filled.load(Ordering::Acquire)
     }
 
     /// Waits until messages may have been added.

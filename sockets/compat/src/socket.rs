@@ -102,7 +102,7 @@ impl Socket {
     }
 
     pub(crate) fn check_term(&self) -> Result<()> {
-        if self.context.inner.terminated.is_cancelled() {
+        if self.context.inner.is_destroyed() {
             return Err(Error::ETERM);
         }
         Ok(())
@@ -209,12 +209,15 @@ impl Socket {
             state.outgoing.push(frame);
             return Ok(());
         }
-        let mut frames = std::mem::take(&mut state.outgoing);
-        frames.push(frame);
-        let earlier = frames.len() - 1;
-        // Frames are reference-counted: keeping copies to restore costs little.
-        let backup = (earlier > 0).then(|| frames[..earlier].to_vec());
-        let message = purezmq::Message::from(frames);
+        let (message, backup) = if state.outgoing.is_empty() {
+            (purezmq::Message::from(frame), None)
+        } else {
+            let mut frames = std::mem::take(&mut state.outgoing);
+            // Frames are reference-counted: keeping copies to restore costs little.
+            let backup = frames.clone();
+            frames.push(frame);
+            (purezmq::Message::from(frames), Some(backup))
+        };
         let sent = if flags & DONTWAIT != 0 {
             self.inner()
                 .try_send(message)
@@ -336,15 +339,30 @@ impl Socket {
                     None => self.block(self.inner().recv())?,
                 },
             };
+            if message.len() == 1 {
+                // The common case needs no queue of frames.
+                let frame = message.frames()[0].clone();
+                state.rcvmore = false;
+                self.end_of_message(&mut state);
+                return Ok((frame, false));
+            }
             state.incoming = message.into_frames().into();
         }
         let frame = state.incoming.pop_front().unwrap_or_default();
         let more = !state.incoming.is_empty();
         state.rcvmore = more;
-        if !more && matches!(self.socket_type, SocketType::REQ | SocketType::REP) {
-            state.in_exchange = self.socket_type == SocketType::REP;
+        if !more {
+            self.end_of_message(&mut state);
         }
         Ok((frame, more))
+    }
+
+    /// The last frame of a message was received: a REQ's exchange is over, a REP's
+    /// begins.
+    fn end_of_message(&self, state: &mut State) {
+        if matches!(self.socket_type, SocketType::REQ | SocketType::REP) {
+            state.in_exchange = self.socket_type == SocketType::REP;
+        }
     }
 
     /// A blocking receive while the `get_fd` watcher takes messages off the socket:
