@@ -27,8 +27,9 @@ pub fn proxy_with_capture(
 
 /// [`proxy`], steered by messages on `control`: `PAUSE` stops moving messages,
 /// `RESUME` goes on, `TERMINATE` ends the proxy with `Ok(())`, and `STATISTICS`
-/// is answered with eight `u64` frames (messages and bytes in and out of the
-/// frontend, then of the backend).
+/// is answered with eight native-endian `u64` frames (messages and bytes in and out
+/// of the frontend, then of the backend). A REP control socket gets an empty reply
+/// to the other commands, so that its REQ may send the next.
 pub fn proxy_steerable(
     frontend: &mut Socket,
     backend: &mut Socket,
@@ -69,29 +70,39 @@ fn run(
         // 0 is the frontend, 1 the backend, 2 the control socket.
         let mut sources: Vec<(usize, &Socket)> = Vec::new();
         if !paused {
-            sources.push((first, if first == 0 { frontend } else { backend }));
-            sources.push((1 - first, if first == 0 { backend } else { frontend }));
+            // A PUSH or PUB side only sends, as zmq_proxy's POLLIN never fires on it.
+            let sides = [
+                (first, if first == 0 { frontend } else { backend }),
+                (1 - first, if first == 0 { backend } else { frontend }),
+            ];
+            sources.extend(sides.into_iter().filter(|(_, s)| receives(s)));
             first = 1 - first;
         }
         if let Some(control) = control {
             sources.push((2, control));
         }
         let (from, message) = next_message(frontend, &sources)?;
-        if from == 2 {
-            match message.frames().first().map(|f| &f[..]) {
+        if from == 2
+            && let Some(control) = control
+        {
+            let command = message.frames().first().map(|f| &f[..]);
+            let reply = match command {
+                Some(b"STATISTICS") => counts
+                    .iter()
+                    .flat_map(|c| [c.messages_in, c.bytes_in, c.messages_out, c.bytes_out])
+                    .map(|n| Bytes::copy_from_slice(&n.to_ne_bytes()))
+                    .collect(),
+                // A REP must answer before it can take the next command.
+                _ if control.get_socket_type() == Ok(crate::REP) => vec![Bytes::new()],
+                _ => Vec::new(),
+            };
+            if !reply.is_empty() {
+                control.block(control.inner().send(purezmq::Message::from(reply)))?;
+            }
+            match command {
                 Some(b"PAUSE") => paused = true,
                 Some(b"RESUME") => paused = false,
                 Some(b"TERMINATE") => return Ok(()),
-                Some(b"STATISTICS") => {
-                    if let Some(control) = control {
-                        let frames: Vec<Bytes> = counts
-                            .iter()
-                            .flat_map(|c| [c.messages_in, c.bytes_in, c.messages_out, c.bytes_out])
-                            .map(|n| Bytes::copy_from_slice(&n.to_ne_bytes()))
-                            .collect();
-                        control.block(control.inner().send(purezmq::Message::from(frames)))?;
-                    }
-                }
                 _ => {}
             }
             continue;
@@ -108,6 +119,11 @@ fn run(
         counts[1 - from].messages_out += 1;
         counts[1 - from].bytes_out += size;
     }
+}
+
+/// Whether the socket's type receives messages.
+fn receives(socket: &Socket) -> bool {
+    !matches!(socket.get_socket_type(), Ok(crate::PUSH | crate::PUB))
 }
 
 /// A whole message already taken off `socket` by the compat layer, or queued in it.
