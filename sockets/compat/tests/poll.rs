@@ -1,0 +1,131 @@
+//! `zmq::poll` over sockets and plain file descriptors, as the `zmq` crate's
+//! connection and poll tests use it.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::thread;
+
+use common::{req_rep_pair, within};
+
+/// A PUSH bound in this thread, a PULL connected in another, as the `zmq` crate's
+/// connection tests do it.
+fn push_to_pull(address: &str, check: fn(&zmq::Socket)) {
+    let address = address.to_owned();
+    within(60, move || {
+        let ctx = zmq::Context::new();
+        let push = ctx.socket(zmq::PUSH).unwrap();
+        push.bind(&address).unwrap();
+        let endpoint = push.get_last_endpoint().unwrap().unwrap();
+        let child = {
+            let ctx = ctx.clone();
+            thread::spawn(move || {
+                let pull = ctx.socket(zmq::PULL).unwrap();
+                pull.connect(&endpoint).unwrap();
+                check(&pull);
+            })
+        };
+        push.send("Message1", 0).unwrap();
+        child.join().unwrap();
+    });
+}
+
+fn check_recv(pull: &zmq::Socket) {
+    assert_eq!(&pull.recv_msg(0).unwrap()[..], b"Message1");
+}
+
+fn check_poll(pull: &zmq::Socket) {
+    {
+        let mut items = vec![pull.as_poll_item(zmq::POLLIN)];
+        assert_eq!(zmq::poll(&mut items, 10_000).unwrap(), 1);
+        assert_eq!(items[0].get_revents(), zmq::POLLIN);
+    }
+    assert_eq!(&pull.recv_msg(zmq::DONTWAIT).unwrap()[..], b"Message1");
+}
+
+#[test]
+fn inproc_and_tcp_connections_deliver() {
+    push_to_pull("inproc://connection-recv", check_recv);
+    push_to_pull("tcp://127.0.0.1:*", check_recv);
+}
+
+#[test]
+fn poll_sees_messages_over_inproc_and_tcp() {
+    push_to_pull("inproc://connection-poll", check_poll);
+    push_to_pull("tcp://127.0.0.1:*", check_poll);
+}
+
+#[test]
+fn poll_times_out_then_reports_the_readable_socket() {
+    within(60, || {
+        let (req, rep) = req_rep_pair();
+        assert_eq!(rep.poll(zmq::POLLIN, 100).unwrap(), 0);
+        req.send("Hello!", 0).unwrap();
+        let mut items = vec![rep.as_poll_item(zmq::POLLIN)];
+        assert_eq!(zmq::poll(&mut items, 10_000).unwrap(), 1);
+        assert_eq!(items[0].get_revents(), zmq::POLLIN);
+        assert!(items[0].is_readable());
+        assert!(!items[0].is_writable());
+        assert!(!items[0].is_error());
+        assert!(items[0].has_socket(&rep));
+        assert!(!items[0].has_socket(&req));
+        assert!(!items[0].has_fd(0));
+        // The REP may answer now; the REQ waits for the answer.
+        assert_eq!(req.get_events().unwrap(), zmq::PollEvents::empty());
+        assert_eq!(rep.get_events().unwrap(), zmq::POLLIN);
+        assert_eq!(rep.recv_string(0).unwrap().unwrap(), "Hello!");
+        assert_eq!(rep.get_events().unwrap(), zmq::POLLOUT);
+        rep.send("World", 0).unwrap();
+        assert_eq!(req.poll(zmq::POLLIN, 10_000).unwrap(), 1);
+    });
+}
+
+#[test]
+fn poll_waits_on_several_sockets_and_a_pipe() {
+    within(60, || {
+        let ctx = zmq::Context::new();
+        let a = ctx.socket(zmq::PULL).unwrap();
+        a.bind("inproc://poll-several-a").unwrap();
+        let b = ctx.socket(zmq::PULL).unwrap();
+        b.bind("inproc://poll-several-b").unwrap();
+        let (mut reader, mut writer) = UnixStream::pair().unwrap();
+
+        let sender = {
+            let ctx = ctx.clone();
+            thread::spawn(move || {
+                let push = ctx.socket(zmq::PUSH).unwrap();
+                push.connect("inproc://poll-several-b").unwrap();
+                thread::sleep(std::time::Duration::from_millis(100));
+                push.send("to b", 0).unwrap();
+                thread::sleep(std::time::Duration::from_millis(100));
+                writer.write_all(b"X").unwrap();
+            })
+        };
+        let fd = reader.as_raw_fd();
+        let mut items = [
+            a.as_poll_item(zmq::POLLIN),
+            b.as_poll_item(zmq::POLLIN),
+            zmq::PollItem::from_fd(fd, zmq::POLLIN),
+        ];
+        assert!(items[2].has_fd(fd));
+        let mut seen_b = false;
+        let mut seen_pipe = false;
+        while !(seen_b && seen_pipe) {
+            assert!(zmq::poll(&mut items, 10_000).unwrap() >= 1);
+            assert!(!items[0].is_readable());
+            if items[1].is_readable() {
+                assert_eq!(b.recv_string(0).unwrap().unwrap(), "to b");
+                seen_b = true;
+            }
+            if items[2].is_readable() {
+                let mut buf = [0];
+                reader.read_exact(&mut buf).unwrap();
+                assert_eq!(&buf, b"X");
+                seen_pipe = true;
+            }
+        }
+        sender.join().unwrap();
+    });
+}
