@@ -82,7 +82,7 @@ fn close(core: &Arc<Core>, endpoints: Vec<transport::Handle>) {
     for handle in &endpoints {
         handle.remove_ipc_file();
     }
-    transport::inproc_forget(core);
+    transport::inproc::forget(core);
     let connects: Vec<u64> = endpoints
         .iter()
         .filter(|handle| !handle.bound)

@@ -99,7 +99,7 @@ pub(crate) fn handler_for(own: Option<Arc<dyn ZapHandler>>) -> Option<Arc<dyn Za
     if own.is_some() {
         return own;
     }
-    transport::inproc_binder(ZAP_NAME)?;
+    transport::inproc::binder(ZAP_NAME)?;
     Some(Arc::new(InprocHandler))
 }
 
@@ -256,7 +256,7 @@ impl InprocClient {
     /// The client for the socket bound at [`ZAP_ENDPOINT`] now, connected on first
     /// use and again whenever another socket binds there; none when nothing is bound.
     fn current() -> crate::Result<Option<Arc<InprocClient>>> {
-        let Some(binder) = transport::inproc_binder(ZAP_NAME) else {
+        let Some(binder) = transport::inproc::binder(ZAP_NAME) else {
             return Ok(None);
         };
         let mut slot = CLIENT.lock().unwrap_or_else(|e| e.into_inner());

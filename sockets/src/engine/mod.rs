@@ -28,17 +28,18 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use purezmq_curve::{CurveClient, CurveServer};
-use purezmq_zmtp::mechanism::{Null, PlainClient, PlainServer};
-use purezmq_zmtp::{AuthReply, Connection, Event, Mechanism, Message, SocketType};
+use purezmq_zmtp::{AuthReply, Connection, Event, Message, SocketType};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::core::{Attached, Core, subscription_message};
 use crate::monitor::EventKind;
-use crate::options::{Options, Security};
 use crate::zap::{ZapFuture, ZapHandler, ZapRequest};
+
+mod mechanism;
+
+use mechanism::mechanism;
 
 /// Encoded data waiting for the socket beyond which the engine takes no more
 /// messages from the outbound pipe.
@@ -66,32 +67,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
 pub(crate) struct Outcome {
     /// Whether the handshake had completed.
     pub(crate) handshaken: bool,
-}
-
-/// The mechanism the options ask for. A server asks for authentication when there is
-/// a ZAP handler: always for PLAIN and CURVE, and for NULL only with a ZAP domain, as
-/// libzmq. CURVE servers seal their cookies under the socket's shared `cookie_keys`.
-pub(crate) fn mechanism(options: &Options, zap: bool, core: &Core) -> Box<dyn Mechanism> {
-    match &options.security {
-        Security::Null if zap && !options.zap_domain.is_empty() => {
-            Box::new(Null::with_authentication())
-        }
-        Security::Null => Box::new(Null::new()),
-        Security::PlainClient { username, password } => {
-            Box::new(PlainClient::new(username.clone(), password.clone()))
-        }
-        Security::PlainServer if zap => Box::new(PlainServer::with_authentication()),
-        Security::PlainServer => Box::new(PlainServer::new()),
-        Security::CurveClient {
-            keypair,
-            server_key,
-        } => Box::new(CurveClient::new(keypair.clone(), *server_key)),
-        Security::CurveServer { keypair } => Box::new(
-            CurveServer::new(keypair.clone())
-                .authenticating(zap)
-                .with_cookie_keys(core.cookie_keys()),
-        ),
-    }
 }
 
 /// Runs one connection to its end and reports it on the monitor.
