@@ -19,8 +19,7 @@ use crate::error::{Error, TrySendError};
 use crate::monitor::Monitors;
 use crate::options::Options;
 use crate::pattern::{SubscriberTrie, Subscriptions};
-use crate::pipe::{End, Pipe};
-use crate::readiness::Readiness;
+use crate::pipe::{End, Pipe, Readiness};
 use crate::zap::ZapHandler;
 
 /// Peer ids are unique in the process, so an inproc pipe can name its peer in
@@ -69,6 +68,10 @@ pub(crate) struct Core {
     pub(crate) tasks: TaskTracker,
     /// Who decides which peers may connect.
     pub(crate) zap: Mutex<Option<Arc<dyn ZapHandler>>>,
+    /// Who decides when `zap` is empty: the socket bound at `inproc://zeromq.zap.01`,
+    /// found by a function the socket layer passes in (it talks to that socket
+    /// through a socket handle, which lives above this module).
+    zap_fallback: fn() -> Option<Arc<dyn ZapHandler>>,
     /// The CURVE cookie keys of the socket's server connections, drawn when first
     /// needed and rotated every minute.
     cookie_keys: std::sync::OnceLock<Arc<purezmq_curve::CookieKeyring>>,
@@ -192,7 +195,11 @@ pub(crate) struct State {
 }
 
 impl Core {
-    pub(crate) fn new(socket_type: SocketType, options: Options) -> Arc<Core> {
+    pub(crate) fn new(
+        socket_type: SocketType,
+        options: Options,
+        zap_fallback: fn() -> Option<Arc<dyn ZapHandler>>,
+    ) -> Arc<Core> {
         Arc::new(Core {
             socket_type,
             readiness: Arc::new(Readiness::default()),
@@ -223,6 +230,7 @@ impl Core {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             zap: Mutex::new(None),
+            zap_fallback,
             cookie_keys: std::sync::OnceLock::new(),
             sent_since_yield: AtomicUsize::new(0),
         })
@@ -244,8 +252,11 @@ impl Core {
         )
     }
 
+    /// The handler a new connection asks: the socket's own one, else the one bound
+    /// at `inproc://zeromq.zap.01` if any, else none.
     pub(crate) fn zap_handler(&self) -> Option<Arc<dyn ZapHandler>> {
-        self.zap.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let own = self.zap.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        own.or_else(self.zap_fallback)
     }
 
     /// Creates a peer for a connect whose pipes exist before any connection, so that

@@ -26,7 +26,11 @@ use bytes::Bytes;
 use futures::task::AtomicWaker;
 use purezmq_zmtp::Message;
 
-use crate::readiness::Readiness;
+use crate::readiness;
+
+/// How pipes wake the socket at their end: the socket's list of pipes with messages,
+/// and its blocked senders and receivers.
+pub(crate) type Readiness = readiness::Readiness<Pipe>;
 
 /// Who is at one end of a pipe, and so how to wake it.
 pub(crate) enum End {

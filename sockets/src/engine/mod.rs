@@ -79,7 +79,7 @@ pub(crate) async fn run(
     kill: CancellationToken,
 ) -> Outcome {
     let options = core.options();
-    let zap = crate::zap::handler_for(core.zap_handler());
+    let zap = core.zap_handler();
     let epoch = tokio::time::Instant::now();
     let mut config = options.zmtp_config(core.socket_type);
     if !matches!(
