@@ -313,7 +313,7 @@ impl Pipe {
             End::Socket(slot) => {
                 // A pipe in the reader's rotation will be looked at again: the reader
                 // takes it out only after finding it empty, and then checks once more
-                // under the queue's lock (see `State::fq_recv`).
+                // under the queue's lock (see `FairQueue::recv` in `pattern/fair_queue.rs`).
                 if self.in_rotation.load(Ordering::SeqCst) {
                     return;
                 }

@@ -33,8 +33,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::core::{Attached, Core, subscription_message};
+use crate::core::{Attached, Core};
 use crate::monitor::EventKind;
+use crate::pattern::subscription_message;
 use crate::zap::{ZapFuture, ZapHandler, ZapRequest};
 
 mod mechanism;

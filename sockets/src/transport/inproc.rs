@@ -12,8 +12,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use purezmq_zmtp::SocketType;
 
-use crate::core::{Core, next_peer_id};
+use crate::core::Core;
 use crate::error::Error;
+use crate::peer::next_peer_id;
 use crate::pipe::{End, Pipe};
 
 /// Sockets bound to inproc names, and connects waiting for their bind.

@@ -16,11 +16,12 @@ use purezmq_zmtp::SocketType;
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 
-use crate::core::{Core, next_peer_id};
+use crate::core::Core;
 use crate::endpoint::{Endpoint, Host, Port};
 use crate::engine;
 use crate::error::Error;
 use crate::monitor::EventKind;
+use crate::peer::next_peer_id;
 
 pub(crate) mod inproc;
 mod ipc;
