@@ -527,6 +527,7 @@ impl State {
         self.pattern.connected(&cx, peer)
     }
 
+    #[inline(always)]
     fn send(&mut self, readiness: &Readiness, message: Message) -> Result<(), TrySendError> {
         if message.is_empty() {
             return Err(TrySendError {
@@ -542,6 +543,7 @@ impl State {
         self.pattern.send(&cx, message)
     }
 
+    #[inline(always)]
     fn recv(&mut self, readiness: &Readiness) -> Result<Option<Message>, Error> {
         let cx = Context {
             peers: &self.peers,

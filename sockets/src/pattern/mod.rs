@@ -211,13 +211,13 @@ impl Pattern {
     }
 
     /// Sends a message that is not empty, or gives it back with the error.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn send(&mut self, cx: &Context<'_>, message: Message) -> Result<(), TrySendError> {
         dispatch!(self, p => p.send(cx, message))
     }
 
     /// The next message for the application, if one is there.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn recv(&mut self, cx: &Context<'_>) -> Result<Option<Message>, Error> {
         dispatch!(self, p => p.recv(cx))
     }

@@ -44,6 +44,7 @@ impl Pub {
     }
 
     /// Sends `message` to every matching peer with room.
+    #[inline]
     pub(super) fn publish(
         &mut self,
         cx: &Context<'_>,
