@@ -87,6 +87,7 @@ impl Policy for Pub {
         self.subscribers.remove_peer(id, |_| {});
     }
 
+    #[inline]
     fn send(&mut self, cx: &Context<'_>, message: Message) -> Result<(), TrySendError> {
         // Apply what the peers sent; anything but a subscription is dropped.
         while let Some((peer, message)) = self.inp.recv(cx.readiness, false) {

@@ -48,6 +48,7 @@ impl Policy for Sub {
         replay(&self.subscriptions)
     }
 
+    #[inline]
     fn recv(&mut self, cx: &Context<'_>) -> Result<Option<Message>, Error> {
         while let Some((_, message)) = self.inp.recv(cx.readiness, false) {
             let first = message.frames().first().map_or(&[][..], |f| &f[..]);
