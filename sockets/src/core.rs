@@ -64,6 +64,8 @@ pub(crate) struct Attached {
 /// An inproc peer's other end: the socket there and our peer id in it.
 type InprocLink = (Weak<Core>, u64);
 
+/// What the core's lock guards: the options, the peers, and the pattern that routes
+/// over them.
 pub(crate) struct State {
     pub(crate) options: Options,
     pub(crate) closed: bool,
