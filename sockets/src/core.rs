@@ -21,9 +21,9 @@ use tokio_util::task::TaskTracker;
 use crate::error::{Error, TrySendError};
 use crate::monitor::Monitors;
 use crate::options::Options;
-use crate::pattern::{Context, Pattern, subscription_message};
-use crate::peer::{Peer, PeerMap, Refused, next_peer_id};
-use crate::pipe::{End, Pipe, Readiness};
+use crate::pattern::{Context, Pattern};
+use crate::peer::{Attached, Peer, PeerMap, Refused, next_peer_id};
+use crate::pipe::{End, Pipe, Readiness, subscription_message};
 use crate::zap::ZapHandler;
 
 /// Shared by a socket's handles and its background tasks.
@@ -48,17 +48,6 @@ pub(crate) struct Core {
     cookie_keys: std::sync::OnceLock<Arc<purezmq_curve::CookieKeyring>>,
     /// Payload bytes `send` has queued since it last yielded to the runtime.
     pub(crate) sent_since_yield: AtomicUsize,
-}
-
-/// What a stream engine gets back when its handshake completes.
-pub(crate) struct Attached {
-    pub(crate) peer: u64,
-    pub(crate) out: Arc<Pipe>,
-    pub(crate) inp: Arc<Pipe>,
-    /// Subscriptions to send before anything else (SUB and XSUB).
-    pub(crate) replay: Vec<Bytes>,
-    /// Whether the peer outlives this connection (a connect made it in advance).
-    pub(crate) persistent: bool,
 }
 
 /// An inproc peer's other end: the socket there and our peer id in it.
@@ -182,7 +171,7 @@ impl Core {
     /// A stream connection completed its handshake. `fixed` is the peer a connect
     /// made in advance, if any; otherwise the peer is created now.
     pub(crate) fn attach_stream(
-        self: &Arc<Self>,
+        &self,
         info: &PeerInfo,
         fixed: Option<u64>,
         kill: &CancellationToken,

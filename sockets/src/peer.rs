@@ -1,8 +1,9 @@
 //! A socket's peers as its routing sees them: the pipes to and from each, and the ids
-//! that name them.
+//! that name them; and what an engine gets when its peer is attached.
 //!
-//! This sits below [`pattern`](crate::pattern) (which routes over peers) and
-//! [`core`](crate::core) (which attaches and detaches them), and above
+//! This sits below [`pattern`](crate::pattern) (which routes over peers),
+//! [`core`](crate::core) (which attaches and detaches them) and
+//! [`engine`](crate::engine) (which serves an attached peer's pipes), and above
 //! [`pipe`](crate::pipe).
 
 use std::collections::HashMap;
@@ -63,6 +64,17 @@ pub(crate) struct Peer {
     pub(crate) handshakes: u32,
     /// Stops the engine serving this peer, if the socket may need to.
     pub(crate) kill: Option<CancellationToken>,
+}
+
+/// What a stream engine gets back when its handshake completes.
+pub(crate) struct Attached {
+    pub(crate) peer: u64,
+    pub(crate) out: Arc<Pipe>,
+    pub(crate) inp: Arc<Pipe>,
+    /// Subscriptions to send before anything else (SUB and XSUB).
+    pub(crate) replay: Vec<Bytes>,
+    /// Whether the peer outlives this connection (a connect made it in advance).
+    pub(crate) persistent: bool,
 }
 
 /// Why a socket refused a new peer.

@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 
 use futures::task::AtomicWaker;
 use purezmq_zmtp::Message;
@@ -334,6 +334,16 @@ impl Pipe {
             }
         }
     }
+}
+
+/// A subscription as it travels in a pipe: `0x01 topic` (subscribe) or `0x00 topic`
+/// (cancel). A SUB or XSUB engine sends these as SUBSCRIBE and CANCEL commands, and
+/// turns the peer's commands back into them.
+pub(crate) fn subscription_message(flag: u8, topic: &[u8]) -> Message {
+    let mut body = BytesMut::with_capacity(topic.len() + 1);
+    body.put_u8(flag);
+    body.put_slice(topic);
+    Message::from(vec![body.freeze()])
 }
 
 #[cfg(test)]

@@ -4,13 +4,13 @@ use purezmq_curve::{CurveClient, CurveServer};
 use purezmq_zmtp::Mechanism;
 use purezmq_zmtp::mechanism::{Null, PlainClient, PlainServer};
 
-use crate::core::Core;
+use super::Host;
 use crate::options::{Options, Security};
 
 /// The mechanism the options ask for. A server asks for authentication when there is
 /// a ZAP handler: always for PLAIN and CURVE, and for NULL only with a ZAP domain, as
 /// libzmq. CURVE servers seal their cookies under the socket's shared `cookie_keys`.
-pub(super) fn mechanism(options: &Options, zap: bool, core: &Core) -> Box<dyn Mechanism> {
+pub(super) fn mechanism(options: &Options, zap: bool, host: &impl Host) -> Box<dyn Mechanism> {
     match &options.security {
         Security::Null if zap && !options.zap_domain.is_empty() => {
             Box::new(Null::with_authentication())
@@ -28,7 +28,7 @@ pub(super) fn mechanism(options: &Options, zap: bool, core: &Core) -> Box<dyn Me
         Security::CurveServer { keypair } => Box::new(
             CurveServer::new(keypair.clone())
                 .authenticating(zap)
-                .with_cookie_keys(core.cookie_keys()),
+                .with_cookie_keys(host.cookie_keys()),
         ),
     }
 }

@@ -34,7 +34,7 @@ mod xsub;
 
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use purezmq_zmtp::{Message, SocketType};
 
 pub(crate) use fair_queue::FairQueue;
@@ -45,7 +45,7 @@ pub use subscriptions::{SubscriberTrie, Subscriptions};
 use crate::error::{Error, TrySendError};
 use crate::options::Options;
 use crate::peer::{Peer, PeerMap, Refused};
-use crate::pipe::{Pipe, Readiness};
+use crate::pipe::{Pipe, Readiness, subscription_message};
 
 /// What a policy may look at while it routes: the socket's peers, its options, and
 /// its readiness (for the fair queue).
@@ -257,14 +257,6 @@ impl Pattern {
     pub(crate) fn alternates(&self) -> bool {
         dispatch!(self, p => p.alternates())
     }
-}
-
-/// `0x01 topic` (subscribe) or `0x00 topic` (cancel).
-pub(crate) fn subscription_message(flag: u8, topic: &[u8]) -> Message {
-    let mut body = BytesMut::with_capacity(topic.len() + 1);
-    body.put_u8(flag);
-    body.put_slice(topic);
-    Message::from(vec![body.freeze()])
 }
 
 /// A peer's subscribe (`true`) or cancel (`false`) and its topic, if `message` is one.

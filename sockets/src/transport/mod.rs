@@ -21,7 +21,7 @@ use crate::endpoint::{Endpoint, Host, Port};
 use crate::engine;
 use crate::error::Error;
 use crate::monitor::EventKind;
-use crate::peer::next_peer_id;
+use crate::peer::{Attached, Refused, next_peer_id};
 
 pub(crate) mod inproc;
 mod ipc;
@@ -29,6 +29,55 @@ mod tcp;
 
 use ipc::{bind_ipc, configure_ipc, dial_ipc};
 use tcp::{bind_tcp, configure_tcp, dial_tcp};
+
+/// The engines serve a socket's core through [`engine::Host`]; the impl sits here,
+/// where both are known, so that neither imports the other.
+impl engine::Host for Core {
+    fn socket_type(&self) -> SocketType {
+        self.socket_type
+    }
+
+    fn options(&self) -> crate::options::Options {
+        Core::options(self)
+    }
+
+    fn zap_handler(&self) -> Option<Arc<dyn crate::zap::ZapHandler>> {
+        Core::zap_handler(self)
+    }
+
+    fn cookie_keys(&self) -> Arc<purezmq_curve::CookieKeyring> {
+        Core::cookie_keys(self)
+    }
+
+    fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    fn monitors(&self) -> &crate::monitor::Monitors {
+        &self.monitors
+    }
+
+    fn attach_stream(
+        &self,
+        info: &purezmq_zmtp::PeerInfo,
+        fixed: Option<u64>,
+        kill: &CancellationToken,
+    ) -> Result<Attached, Refused> {
+        Core::attach_stream(self, info, fixed, kill)
+    }
+
+    fn stream_disconnected(&self, peer: u64) {
+        Core::stream_disconnected(self, peer);
+    }
+
+    fn detach(&self, peer: u64) {
+        Core::detach(self, peer);
+    }
+
+    fn lingers(&self, peer: Option<u64>) -> bool {
+        Core::lingers(self, peer)
+    }
+}
 
 /// What a bind or connect left running, to stop on unbind or disconnect.
 pub(crate) struct Handle {
