@@ -38,6 +38,7 @@ mod error;
 pub mod monitor;
 pub mod options;
 pub mod pattern;
+mod peer;
 mod pipe;
 mod readiness;
 mod socket;

@@ -21,12 +21,16 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 
 use futures::task::AtomicWaker;
 use purezmq_zmtp::Message;
 
-use crate::readiness::Readiness;
+use crate::readiness;
+
+/// How pipes wake the socket at their end: the socket's list of pipes with messages,
+/// and its blocked senders and receivers.
+pub(crate) type Readiness = readiness::Readiness<Pipe>;
 
 /// Who is at one end of a pipe, and so how to wake it.
 pub(crate) enum End {
@@ -309,7 +313,7 @@ impl Pipe {
             End::Socket(slot) => {
                 // A pipe in the reader's rotation will be looked at again: the reader
                 // takes it out only after finding it empty, and then checks once more
-                // under the queue's lock (see `State::fq_recv`).
+                // under the queue's lock (see `FairQueue::recv` in `pattern/fair_queue.rs`).
                 if self.in_rotation.load(Ordering::SeqCst) {
                     return;
                 }
@@ -330,6 +334,16 @@ impl Pipe {
             }
         }
     }
+}
+
+/// A subscription as it travels in a pipe: `0x01 topic` (subscribe) or `0x00 topic`
+/// (cancel). A SUB or XSUB engine sends these as SUBSCRIBE and CANCEL commands, and
+/// turns the peer's commands back into them.
+pub(crate) fn subscription_message(flag: u8, topic: &[u8]) -> Message {
+    let mut body = BytesMut::with_capacity(topic.len() + 1);
+    body.put_u8(flag);
+    body.put_slice(topic);
+    Message::from(vec![body.freeze()])
 }
 
 #[cfg(test)]

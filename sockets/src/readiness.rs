@@ -1,17 +1,19 @@
 //! How pipes wake the socket that reads or writes them.
+//!
+//! This module sits below [`pipe`](crate::pipe) and knows nothing of it: it lists
+//! whatever `P` the pipes hand it (`crate::pipe::Readiness` is `Readiness<Pipe>`), so
+//! the two depend one way only. The type is resolved at compile time, so the lists
+//! cost what they did before.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
-use crate::pipe::Pipe;
-
-/// One per socket: the inbound pipes that have gained messages, and the wake-ups for
-/// tasks blocked in `recv` or `send`.
-#[derive(Default)]
-pub(crate) struct Readiness {
-    ready: Mutex<Vec<Arc<Pipe>>>,
+/// One per socket: the inbound pipes (`P`) that have gained messages, and the
+/// wake-ups for tasks blocked in `recv` or `send`.
+pub(crate) struct Readiness<P> {
+    ready: Mutex<Vec<Arc<P>>>,
     /// Whether `ready` may be non-empty, so receivers skip its lock when it is not.
     pending: AtomicBool,
     /// Woken when an inbound pipe gains messages or a peer comes or goes.
@@ -20,9 +22,20 @@ pub(crate) struct Readiness {
     pub(crate) writable: Notify,
 }
 
-impl Readiness {
+impl<P> Default for Readiness<P> {
+    fn default() -> Self {
+        Readiness {
+            ready: Mutex::default(),
+            pending: AtomicBool::new(false),
+            readable: Notify::new(),
+            writable: Notify::new(),
+        }
+    }
+}
+
+impl<P> Readiness<P> {
     /// Lists `pipe` as having messages and wakes a receiver.
-    pub(crate) fn pipe_readable(&self, pipe: &Arc<Pipe>) {
+    pub(crate) fn pipe_readable(&self, pipe: &Arc<P>) {
         self.ready
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -44,7 +57,7 @@ impl Readiness {
     }
 
     /// Moves the pipes listed since the last call into `into`.
-    pub(crate) fn take_ready(&self, into: &mut Vec<Arc<Pipe>>) {
+    pub(crate) fn take_ready(&self, into: &mut Vec<Arc<P>>) {
         // A plain load first: this runs once per message received, and a
         // read-modify-write each time cost more than the rest of the lookup.
         if !self.pending.load(Ordering::Acquire) || !self.pending.swap(false, Ordering::AcqRel) {

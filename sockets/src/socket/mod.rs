@@ -18,6 +18,8 @@ use crate::options::Options;
 use crate::transport;
 use crate::zap::ZapHandler;
 
+mod zap_client;
+
 /// Payload bytes [`Socket::send`] queues between yields to the runtime. A sender
 /// that never has to wait would otherwise run until its peers' pipes reach SNDHWM
 /// before the connections' tasks, on a single-threaded runtime, get to write any of
@@ -82,7 +84,7 @@ fn close(core: &Arc<Core>, endpoints: Vec<transport::Handle>) {
     for handle in &endpoints {
         handle.remove_ipc_file();
     }
-    transport::inproc_forget(core);
+    transport::inproc::forget(core);
     let connects: Vec<u64> = endpoints
         .iter()
         .filter(|handle| !handle.bound)
@@ -112,13 +114,21 @@ impl std::fmt::Debug for Socket {
 impl Socket {
     /// A socket of this type with libzmq's default options.
     pub fn new(socket_type: SocketType) -> Socket {
-        Socket::from_core(Core::new(socket_type, Options::default()))
+        Socket::from_core(Core::new(
+            socket_type,
+            Options::default(),
+            zap_client::bound_handler,
+        ))
     }
 
     /// A socket of this type with these options.
     pub fn with_options(socket_type: SocketType, options: Options) -> Result<Socket> {
         options.validate()?;
-        Ok(Socket::from_core(Core::new(socket_type, options)))
+        Ok(Socket::from_core(Core::new(
+            socket_type,
+            options,
+            zap_client::bound_handler,
+        )))
     }
 
     fn from_core(core: Arc<Core>) -> Socket {

@@ -28,17 +28,21 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use purezmq_curve::{CurveClient, CurveServer};
-use purezmq_zmtp::mechanism::{Null, PlainClient, PlainServer};
-use purezmq_zmtp::{AuthReply, Connection, Event, Mechanism, Message, SocketType};
+use purezmq_curve::CookieKeyring;
+use purezmq_zmtp::{AuthReply, Connection, Event, Message, PeerInfo, SocketType};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::core::{Attached, Core, subscription_message};
-use crate::monitor::EventKind;
-use crate::options::{Options, Security};
+use crate::monitor::{EventKind, Monitors};
+use crate::options::Options;
+use crate::peer::{Attached, Refused};
+use crate::pipe::subscription_message;
 use crate::zap::{ZapFuture, ZapHandler, ZapRequest};
+
+mod mechanism;
+
+use mechanism::mechanism;
 
 /// Encoded data waiting for the socket beyond which the engine takes no more
 /// messages from the outbound pipe.
@@ -68,60 +72,69 @@ pub(crate) struct Outcome {
     pub(crate) handshaken: bool,
 }
 
-/// The mechanism the options ask for. A server asks for authentication when there is
-/// a ZAP handler: always for PLAIN and CURVE, and for NULL only with a ZAP domain, as
-/// libzmq. CURVE servers seal their cookies under the socket's shared `cookie_keys`.
-pub(crate) fn mechanism(options: &Options, zap: bool, core: &Core) -> Box<dyn Mechanism> {
-    match &options.security {
-        Security::Null if zap && !options.zap_domain.is_empty() => {
-            Box::new(Null::with_authentication())
-        }
-        Security::Null => Box::new(Null::new()),
-        Security::PlainClient { username, password } => {
-            Box::new(PlainClient::new(username.clone(), password.clone()))
-        }
-        Security::PlainServer if zap => Box::new(PlainServer::with_authentication()),
-        Security::PlainServer => Box::new(PlainServer::new()),
-        Security::CurveClient {
-            keypair,
-            server_key,
-        } => Box::new(CurveClient::new(keypair.clone(), *server_key)),
-        Security::CurveServer { keypair } => Box::new(
-            CurveServer::new(keypair.clone())
-                .authenticating(zap)
-                .with_cookie_keys(core.cookie_keys()),
-        ),
-    }
+/// What an engine needs from the socket it serves: its settings, and the peer to
+/// attach when the handshake completes and to detach at the end. The socket's core
+/// is the one host (`transport` implements this for it), so the engine sits beside
+/// the core, on the pipes, and never imports it. Called when a connection starts,
+/// completes its handshake, lingers or ends; never per message.
+pub(crate) trait Host: Send + Sync + 'static {
+    /// The type of the socket.
+    fn socket_type(&self) -> SocketType;
+    /// The socket's options now.
+    fn options(&self) -> Options;
+    /// Who authenticates peers, if anyone.
+    fn zap_handler(&self) -> Option<Arc<dyn ZapHandler>>;
+    /// The cookie keys the socket's CURVE server connections share.
+    fn cookie_keys(&self) -> Arc<CookieKeyring>;
+    /// Cancelled when the socket closes.
+    fn shutdown(&self) -> &CancellationToken;
+    /// Where connection events go.
+    fn monitors(&self) -> &Monitors;
+    /// The handshake completed: the pipes to serve, or why the socket refuses the
+    /// peer. `fixed` is the peer a connect made or reserved.
+    fn attach_stream(
+        &self,
+        info: &PeerInfo,
+        fixed: Option<u64>,
+        kill: &CancellationToken,
+    ) -> Result<Attached, Refused>;
+    /// The connection of a peer that outlives it ended.
+    fn stream_disconnected(&self, peer: u64);
+    /// The connection of a peer that ends with it ended.
+    fn detach(&self, peer: u64);
+    /// Whether the connect that made `peer` lingers after close with messages still
+    /// to deliver.
+    fn lingers(&self, peer: Option<u64>) -> bool;
 }
 
 /// Runs one connection to its end and reports it on the monitor.
-pub(crate) async fn run(
+pub(crate) async fn run<H: Host>(
     stream: impl Stream,
-    core: Arc<Core>,
+    host: Arc<H>,
     endpoint: String,
     peer_address: String,
     peer_hint: Option<u64>,
     kill: CancellationToken,
 ) -> Outcome {
-    let options = core.options();
-    let zap = crate::zap::handler_for(core.zap_handler());
+    let options = host.options();
+    let zap = host.zap_handler();
     let epoch = tokio::time::Instant::now();
-    let mut config = options.zmtp_config(core.socket_type);
+    let mut config = options.zmtp_config(host.socket_type());
     if !matches!(
-        core.socket_type,
+        host.socket_type(),
         SocketType::Req | SocketType::Dealer | SocketType::Router
     ) {
         config.routing_id = Bytes::new();
     }
     let conn = Connection::new(
         config,
-        mechanism(&options, zap.is_some(), &core),
+        mechanism(&options, zap.is_some(), &*host),
         purezmq_zmtp::Instant::ZERO,
     );
     let mut engine = Engine {
         stream,
         conn,
-        core: Arc::clone(&core),
+        host: Arc::clone(&host),
         epoch,
         peer_hint,
         attached: None,
@@ -129,11 +142,11 @@ pub(crate) async fn run(
         outbox: VecDeque::new(),
         sleep: None,
         kill: Box::pin(kill.clone().cancelled_owned()),
-        shutdown: Box::pin(core.shutdown.clone().cancelled_owned()),
+        shutdown: Box::pin(host.shutdown().clone().cancelled_owned()),
         linger: options.linger,
         linger_until: None,
         linger_sleep: None,
-        subscriptions_as_commands: matches!(core.socket_type, SocketType::Sub | SocketType::XSub),
+        subscriptions_as_commands: matches!(host.socket_type(), SocketType::Sub | SocketType::XSub),
         kill_token: kill,
         endpoint: endpoint.clone(),
         zap,
@@ -179,29 +192,29 @@ pub(crate) async fn run(
             } else {
                 EventKind::HandshakeFailedNoDetail(e.to_string())
             };
-            core.monitors.emit(kind, &endpoint);
+            host.monitors().emit(kind, &endpoint);
         }
         (Err(Failure::Zmtp(e)), true) => {
-            core.monitors
+            host.monitors()
                 .emit(EventKind::ProtocolError(e.to_string()), &endpoint);
         }
-        (Err(Failure::Io(e)), false) => core
-            .monitors
+        (Err(Failure::Io(e)), false) => host
+            .monitors()
             .emit(EventKind::HandshakeFailedNoDetail(e.to_string()), &endpoint),
-        (Err(Failure::Refused(why)), _) => core
-            .monitors
+        (Err(Failure::Refused(why)), _) => host
+            .monitors()
             .emit(EventKind::HandshakeFailedNoDetail(why.clone()), &endpoint),
         (Err(Failure::Io(_)), true) => {}
     }
     // Detach first, so that whoever sees DISCONNECTED sees the peer gone.
     if let Some(attached) = &engine.attached {
         if attached.persistent {
-            core.stream_disconnected(attached.peer);
+            host.stream_disconnected(attached.peer);
         } else {
-            core.detach(attached.peer);
+            host.detach(attached.peer);
         }
     }
-    core.monitors.emit(EventKind::Disconnected, &endpoint);
+    host.monitors().emit(EventKind::Disconnected, &endpoint);
     Outcome { handshaken }
 }
 
@@ -223,10 +236,10 @@ impl From<io::Error> for Failure {
     }
 }
 
-struct Engine<S> {
+struct Engine<S, H> {
     stream: S,
     conn: Connection,
-    core: Arc<Core>,
+    host: Arc<H>,
     epoch: tokio::time::Instant,
     /// The peer a connect made or reserved for this connection.
     peer_hint: Option<u64>,
@@ -262,7 +275,7 @@ struct Engine<S> {
     pause: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
-impl<S: Stream> Engine<S> {
+impl<S: Stream, H: Host> Engine<S, H> {
     fn now(&self) -> purezmq_zmtp::Instant {
         purezmq_zmtp::Instant::from_elapsed(self.epoch.elapsed())
     }
@@ -293,7 +306,7 @@ impl<S: Stream> Engine<S> {
                 // A connect still holding messages finishes its handshake first.
                 let done = match &self.attached {
                     Some(_) => self.is_flushed(),
-                    None => !self.core.lingers(self.peer_hint),
+                    None => !self.host.lingers(self.peer_hint),
                 };
                 if done {
                     return Poll::Ready(Ok(()));
@@ -442,15 +455,15 @@ impl<S: Stream> Engine<S> {
                 Event::Cancel(topic) => self.inbox.push_back(subscription_message(0, &topic)),
                 Event::HandshakeSucceeded(info) => {
                     let attached = self
-                        .core
+                        .host
                         .attach_stream(&info, self.peer_hint, &self.kill_token)
                         .map_err(|why| Failure::Refused(why.to_string()))?;
                     for topic in &attached.replay {
                         self.conn.subscribe(topic)?;
                     }
                     self.attached = Some(attached);
-                    self.core
-                        .monitors
+                    self.host
+                        .monitors()
                         .emit(EventKind::HandshakeSucceeded, &self.endpoint);
                 }
                 Event::AuthenticationRequested(request) => match &self.zap {

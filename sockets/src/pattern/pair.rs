@@ -1,0 +1,54 @@
+//! PAIR: exactly one peer; a second is refused. Sends to it (waiting while it is
+//! mute) and receives from it.
+
+use std::sync::Arc;
+
+use purezmq_zmtp::{Message, SocketType};
+
+use super::{Context, FairQueue, LoadBalancer, Policy};
+use crate::error::{Error, TrySendError};
+use crate::options::Options;
+use crate::peer::{Peer, PeerMap, Refused};
+use crate::pipe::Pipe;
+
+#[derive(Default)]
+pub(crate) struct Pair {
+    out: LoadBalancer,
+    inp: FairQueue,
+}
+
+impl Policy for Pair {
+    const TYPE: SocketType = SocketType::Pair;
+
+    fn admits(&self, peers: &PeerMap<Peer>) -> Result<(), Refused> {
+        if peers.is_empty() {
+            Ok(())
+        } else {
+            Err(Refused::PairTaken)
+        }
+    }
+
+    fn attach(&mut self, id: u64, peer: &Peer) {
+        self.out.attach(id, &peer.out);
+    }
+
+    fn detach(&mut self, id: u64, _peer: &Peer, _options: &Options) {
+        self.out.detach(id);
+    }
+
+    fn send(&mut self, _cx: &Context<'_>, message: Message) -> Result<(), TrySendError> {
+        self.out.send(message)
+    }
+
+    fn recv(&mut self, cx: &Context<'_>) -> Result<Option<Message>, Error> {
+        Ok(self.inp.recv(cx.readiness, false).map(|(_, m)| m))
+    }
+
+    fn fair_queue(&mut self) -> Option<&mut FairQueue> {
+        Some(&mut self.inp)
+    }
+
+    fn single_out(&self) -> Option<&Arc<Pipe>> {
+        self.out.only()
+    }
+}

@@ -1,0 +1,66 @@
+//! REP: requests fair-queued from every peer; the envelope (everything up to the
+//! empty delimiter) is kept and put back in front of the reply, which goes to the
+//! peer the request came from. Receive and send alternate.
+
+use bytes::Bytes;
+use purezmq_zmtp::{Message, SocketType};
+
+use super::{Context, FairQueue, Policy, refuse};
+use crate::error::{Error, TrySendError};
+
+#[derive(Default)]
+pub(crate) struct Rep {
+    inp: FairQueue,
+    /// The envelope of the request being answered, and its peer.
+    answering: Option<(u64, Vec<Bytes>)>,
+}
+
+impl Policy for Rep {
+    const TYPE: SocketType = SocketType::Rep;
+
+    fn recv(&mut self, cx: &Context<'_>) -> Result<Option<Message>, Error> {
+        if self.answering.is_some() {
+            return Err(Error::State(
+                "a REP socket must send the reply before it receives another request",
+            ));
+        }
+        while let Some((peer, message)) = self.inp.recv(cx.readiness, false) {
+            let mut frames = message.into_frames();
+            let Some(delimiter) = frames.iter().position(|f| f.is_empty()) else {
+                continue; // no envelope: libzmq drops such a request
+            };
+            let body = frames.split_off(delimiter + 1);
+            if body.is_empty() {
+                continue;
+            }
+            self.answering = Some((peer, frames));
+            return Ok(Some(Message::from(body)));
+        }
+        Ok(None)
+    }
+
+    fn send(&mut self, cx: &Context<'_>, message: Message) -> Result<(), TrySendError> {
+        let Some((peer, mut envelope)) = self.answering.take() else {
+            return refuse(
+                Error::State("a REP socket must receive a request before it can send a reply"),
+                message,
+            );
+        };
+        if let Some(p) = cx.peers.get(&peer) {
+            envelope.extend(message.into_frames());
+            // libzmq drops a reply its peer has no room for, or whose peer is gone.
+            if !p.out.is_full() {
+                p.out.push(Message::from(envelope));
+            }
+        }
+        Ok(())
+    }
+
+    fn fair_queue(&mut self) -> Option<&mut FairQueue> {
+        Some(&mut self.inp)
+    }
+
+    fn alternates(&self) -> bool {
+        true
+    }
+}
