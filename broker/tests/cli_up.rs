@@ -81,6 +81,15 @@ jobs = 2
 
 [services.greet]
 builtin = "echo"
+
+[services.slow]
+command = ["sleep", "30"]
+timeout = "20s"
+
+[services.fails]
+command = ["ls", "/nonexistent-purezmq"]
+stderr = true
+exit_code = true
 "#
     );
     std::fs::write(dir.path().join("bus.toml"), config).unwrap();
@@ -109,6 +118,26 @@ builtin = "echo"
     // No such service: answered at once, not after the timeout.
     let (code, body) = curl(&format!("{base}/nobody"), &[]);
     assert_eq!(code, 503, "{body}");
+
+    // A slow program: 504 at the request's timeout, while other services answer.
+    let slow = {
+        let url = format!("{base}/slow?timeout=1500");
+        std::thread::spawn(move || curl(&url, &[]))
+    };
+    for _ in 0..5 {
+        let (code, body) = curl(&format!("{base}/greet?args=[\"meanwhile\"]"), &[]);
+        assert_eq!((code, body.as_str()), (200, r#"["meanwhile"]"#));
+    }
+    let (code, body) = slow.join().unwrap();
+    assert_eq!(code, 504, "{body}");
+    assert!(body.contains("\"error\""), "{body}");
+    // A failing program: its error output and exit code are the reply.
+    let (code, body) = curl(&format!("{base}/fails"), &[]);
+    assert_eq!(code, 200, "{body}");
+    let frames: Vec<String> = serde_json::from_str(&body).unwrap();
+    assert_eq!(frames.len(), 2, "{body}");
+    assert!(frames[0].contains("nonexistent-purezmq"), "{body}");
+    assert_eq!(frames[1], "2", "{body}");
 
     // Through the broker's own endpoint, as an outside client.
     let reply = purezmq()
