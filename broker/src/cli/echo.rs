@@ -79,20 +79,14 @@ pub async fn run(args: EchoArgs, mut shutdown: Shutdown) -> Result<(), Failure> 
             "--heartbeat must be more than 0, e.g. 2500ms",
         ));
     }
-    let options = client_options(&args.security)?;
-    let service = args.service.clone();
-    let worker = Worker::new(args.brokers.clone(), args.service.clone())
-        .version(Version::from(args.mdp))
-        .heartbeat(args.heartbeat)
-        .liveness(args.liveness)
-        .options(options)
-        .on_event(move |event| {
-            if let WorkerEvent::Registered { endpoint } = event {
-                let mut stdout = std::io::stdout().lock();
-                let _ = writeln!(stdout, "worker ready: {service} on {endpoint}");
-                let _ = stdout.flush();
-            }
-        });
+    let worker = announced_worker(
+        &args.brokers,
+        &args.service,
+        args.mdp,
+        args.heartbeat,
+        args.liveness,
+        &args.security,
+    )?;
     let partials = args.partials;
     let delay = args.delay;
     let handler = move |request: Request| async move { echo(request, partials, delay).await };
@@ -100,6 +94,33 @@ pub async fn run(args: EchoArgs, mut shutdown: Shutdown) -> Result<(), Failure> 
         .run(handler, async move { shutdown.wait().await })
         .await
         .map_err(|e| Failure::Usage(format!("{e}; give --broker as tcp://HOST:PORT")))
+}
+
+/// A worker for `service` at `brokers` that prints `worker ready: SERVICE on
+/// ENDPOINT` each time it registers (tests and scripts wait for that line); shared
+/// by `purezmq echo` and `purezmq script`.
+pub fn announced_worker(
+    brokers: &[String],
+    service: &str,
+    mdp: MdpVersion,
+    heartbeat: Duration,
+    liveness: u32,
+    security: &ClientSecurityArgs,
+) -> Result<Worker, Failure> {
+    let options = client_options(security)?;
+    let name = service.to_string();
+    Ok(Worker::new(brokers.to_vec(), service.to_string())
+        .version(Version::from(mdp))
+        .heartbeat(heartbeat)
+        .liveness(liveness)
+        .options(options)
+        .on_event(move |event| {
+            if let WorkerEvent::Registered { endpoint } = event {
+                let mut stdout = std::io::stdout().lock();
+                let _ = writeln!(stdout, "worker ready: {name} on {endpoint}");
+                let _ = stdout.flush();
+            }
+        }))
 }
 
 async fn echo(request: Request, partials: u32, delay: Option<Duration>) -> Vec<Bytes> {

@@ -2,18 +2,14 @@
 //! each request by running a program (seed 000's waha-service-script).
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::time::Duration;
 
 use clap::Args;
-use purezmq_broker::mdp::Version;
 use purezmq_broker::script::{self, ScriptConfig, ScriptError, ScriptService};
-use purezmq_broker::worker::{self, Worker, WorkerEvent};
+use purezmq_broker::worker;
 
 use super::Failure;
-use super::call::{
-    ClientSecurityArgs, DEFAULT_BROKER, MdpVersion, Timeout, client_options, parse_timeout,
-};
+use super::call::{ClientSecurityArgs, DEFAULT_BROKER, MdpVersion, Timeout, parse_timeout};
 use super::duration;
 use super::signal::Shutdown;
 
@@ -160,20 +156,14 @@ pub async fn run(args: ScriptArgs, mut shutdown: Shutdown) -> Result<(), Failure
         env: args.env.clone(),
         ..ScriptConfig::new(program.clone(), program_args.to_vec())
     };
-    let options = client_options(&args.security)?;
-    let service = args.service.clone();
-    let worker = Worker::new(args.brokers.clone(), args.service.clone())
-        .version(Version::from(args.mdp))
-        .heartbeat(args.heartbeat)
-        .liveness(args.liveness)
-        .options(options)
-        .on_event(move |event| {
-            if let WorkerEvent::Registered { endpoint } = event {
-                let mut stdout = std::io::stdout().lock();
-                let _ = writeln!(stdout, "worker ready: {service} on {endpoint}");
-                let _ = stdout.flush();
-            }
-        });
+    let worker = super::echo::announced_worker(
+        &args.brokers,
+        &args.service,
+        args.mdp,
+        args.heartbeat,
+        args.liveness,
+        &args.security,
+    )?;
     ScriptService::new(worker, args.service, config)
         .run(async move { shutdown.wait().await })
         .await
