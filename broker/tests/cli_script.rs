@@ -7,96 +7,25 @@
 mod cli_util;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cli_util::{free_port, purezmq, purezmq_cmd};
+use cli_util::{LoggedProcess, free_port, purezmq, purezmq_cmd};
 use predicates::prelude::*;
 use purezmq_broker::client::{BlockingClient, Client};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// A `purezmq` process logging to a file; SIGTERM then SIGKILL when dropped.
-struct Process {
-    child: Child,
-    log: PathBuf,
-}
+/// A `purezmq` process logging to a file; SIGTERM (then SIGKILL) when dropped, so
+/// that a script worker stops and reaps its programs.
+type Process = LoggedProcess;
 
-impl Process {
-    fn start(args: &[&str], env: &[(&str, &str)], log: PathBuf) -> Process {
-        let out = std::fs::File::create(&log).unwrap();
-        let child = purezmq()
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Process { child, log }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the log has `count` lines containing `text`.
-    fn wait_for_lines(&self, text: &str, count: usize) {
-        let start = Instant::now();
-        loop {
-            let output = self.output();
-            if output.lines().filter(|line| line.contains(text)).count() >= count {
-                return;
-            }
-            assert!(
-                start.elapsed() < LIMIT,
-                "no {count} lines {text:?} in: {output}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM, and the exit status (at most LIMIT).
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(start.elapsed() < LIMIT, "purezmq did not exit on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &self.pid().to_string()])
-                .status();
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(5) {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Starts `purezmq ARGS` with `env` added, logging to `log`.
+fn start(args: &[&str], env: &[(&str, &str)], log: PathBuf) -> Process {
+    let mut command = purezmq();
+    command.args(args).envs(env.iter().copied());
+    LoggedProcess::spawn(command, log).terminate_on_drop()
 }
 
 /// A broker and script workers on it, with their logs in a temporary directory.
@@ -110,7 +39,7 @@ impl Bus {
     fn start() -> Bus {
         let dir = tempfile::tempdir().unwrap();
         let endpoint = format!("tcp://127.0.0.1:{}", free_port());
-        let broker = Process::start(&["broker", &endpoint], &[], dir.path().join("broker.log"));
+        let broker = start(&["broker", &endpoint], &[], dir.path().join("broker.log"));
         Bus {
             dir,
             endpoint,
@@ -136,12 +65,12 @@ impl Bus {
         args.push("--");
         args.extend_from_slice(program);
         let log = self.dir.path().join(format!("{service}.log"));
-        let worker = Process::start(&args, env, log);
+        let worker = start(&args, env, log);
         let jobs = flags
             .iter()
             .position(|flag| *flag == "-j")
             .map_or(1, |at| flags[at + 1].parse().unwrap());
-        worker.wait_for_lines(&format!("worker ready: {service} on"), jobs);
+        worker.wait_lines(&format!("worker ready: {service} on"), jobs, LIMIT);
         worker
     }
 
@@ -249,7 +178,7 @@ fn frames_become_the_programs_arguments_and_its_stdout_the_reply() {
         ["hello big world\n"]
     );
     assert_eq!(text(&bus.call("greet", &[])), ["hello\n"]);
-    assert!(children_of(worker.pid()).is_empty());
+    assert!(children_of(worker.id()).is_empty());
 }
 
 #[test]
@@ -348,7 +277,7 @@ fn a_slow_program_is_killed_at_the_timeout_while_another_request_is_answered() {
     // The slow one is running when the fast one is sent (a `sleep` in the worker's
     // children).
     let start = Instant::now();
-    while !children_of(worker.pid())
+    while !children_of(worker.id())
         .iter()
         .any(|(_, state)| *state != 'Z')
     {
@@ -366,7 +295,7 @@ fn a_slow_program_is_killed_at_the_timeout_while_another_request_is_answered() {
         ["[timeout after 6s: process group killed]\n", "signal 9"]
     );
     slow.join().unwrap();
-    assert_eq!(children_of(worker.pid()), [], "children left behind");
+    assert_eq!(children_of(worker.id()), [], "children left behind");
 }
 
 #[test]
@@ -403,7 +332,7 @@ fn a_bounded_fork_bomb_is_killed_entirely_at_the_timeout() {
         Vec::<u32>::new(),
         "processes of the group live on"
     );
-    assert_eq!(children_of(worker.pid()), [], "children left behind");
+    assert_eq!(children_of(worker.id()), [], "children left behind");
 }
 
 #[test]
@@ -416,7 +345,7 @@ fn output_past_the_limit_is_cut_and_the_program_killed() {
     assert_eq!(reply, [Bytes::from(expected), Bytes::from("signal 9")]);
     // And the worker goes on.
     assert_eq!(bus.call("yes", &[b"no"]).len(), 2);
-    assert_eq!(children_of(worker.pid()), [], "children left behind");
+    assert_eq!(children_of(worker.id()), [], "children left behind");
 }
 
 #[test]
@@ -476,7 +405,9 @@ fn sigterm_kills_the_running_programs_and_exits_0() {
     let _call = std::thread::spawn(move || client.request("sleepy", vec![frame]));
     let group = read_pid(&pidfile);
     assert!(!alive_in_group(group).is_empty());
-    let status = worker.terminate();
+    let status = worker
+        .terminate(LIMIT)
+        .unwrap_or_else(|| panic!("purezmq did not exit on SIGTERM: {}", worker.output()));
     assert!(status.success(), "{status}: {}", worker.output());
     assert_eq!(
         alive_in_group(group),
@@ -579,5 +510,5 @@ fn what_a_program_leaves_running_is_killed_when_it_exits() {
         .iter()
         .any(|p| p.pid == leftover && p.state != 'Z');
     assert!(!alive, "the background sleep outlived its request");
-    assert_eq!(children_of(worker.pid()), [], "children left behind");
+    assert_eq!(children_of(worker.id()), [], "children left behind");
 }

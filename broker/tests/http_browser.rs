@@ -7,6 +7,7 @@
 //! Needs Debian's `chromium` (`/usr/bin/chromium`, or the path in `$CHROMIUM`):
 //! `apt-get install chromium`; CI installs it.
 
+mod cli_util;
 mod gateway_bus;
 
 use std::io::{Read, Write};

@@ -6,6 +6,7 @@
 //!
 //! Needs `wrk` (`apt-get install wrk`; CI installs it, or set `$WRK` to its path).
 
+mod cli_util;
 mod gateway_bus;
 
 use std::path::PathBuf;

@@ -127,6 +127,9 @@ pub fn wait_listening(port: u16) {
 pub struct LoggedProcess {
     child: Child,
     log: std::path::PathBuf,
+    /// Whether dropping it sends SIGTERM first (and SIGKILL only after 5 s), so
+    /// that it can stop what it runs itself.
+    terminate_on_drop: bool,
 }
 
 impl LoggedProcess {
@@ -141,16 +144,59 @@ impl LoggedProcess {
         log: std::path::PathBuf,
         dir: &std::path::Path,
     ) -> LoggedProcess {
+        let mut command = purezmq();
+        command.args(args).current_dir(dir);
+        LoggedProcess::spawn(command, log)
+    }
+
+    /// Starts `command` (with its arguments, environment and directory set) with
+    /// its output going to `log`.
+    pub fn spawn(mut command: Command, log: std::path::PathBuf) -> LoggedProcess {
         let out = std::fs::File::create(&log).unwrap();
-        let child = purezmq()
-            .args(args)
-            .current_dir(dir)
+        let child = command
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
             .unwrap();
-        LoggedProcess { child, log }
+        LoggedProcess {
+            child,
+            log,
+            terminate_on_drop: false,
+        }
+    }
+
+    /// Dropping it sends SIGTERM and waits up to 5 s before SIGKILL.
+    pub fn terminate_on_drop(mut self) -> LoggedProcess {
+        self.terminate_on_drop = true;
+        self
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits at most `limit` until `count` lines contain `text`; panics with the
+    /// output if they did not come.
+    pub fn wait_lines(&self, text: &str, count: usize, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            let output = self.output();
+            if output.lines().filter(|line| line.contains(text)).count() >= count {
+                return;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "no {count} lines with {text:?} within {limit:?}; output:\n{output}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// `kill -9` (what `Child::kill` sends on Unix), then reap.
@@ -209,6 +255,18 @@ impl LoggedProcess {
 
 impl Drop for LoggedProcess {
     fn drop(&mut self) {
+        if self.terminate_on_drop && matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(5) {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         self.kill9();
     }
 }

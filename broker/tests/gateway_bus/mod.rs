@@ -14,11 +14,7 @@ use std::time::{Duration, Instant};
 /// How long a process may take to say it is up, on a loaded machine.
 pub const STARTUP: Duration = Duration::from_secs(30);
 
-/// A TCP port nobody listens on right now.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+pub use super::cli_util::free_port;
 
 /// A process logging to a file, SIGKILLed and reaped when dropped.
 pub struct Process {
