@@ -113,12 +113,22 @@ impl Drop for Running {
 /// closes right after sending, so that it need not linger for a late binder.
 pub fn wait_listening(port: u16) {
     let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !listens(port) {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "nothing listens on port {port}"
         );
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a connection to `port` reaches a listener. A connection to a port in the
+/// ephemeral range that nobody listens on can be given that same port as its own
+/// and connect to itself (TCP simultaneous open), which is no listener at all.
+fn listens(port: u16) -> bool {
+    match std::net::TcpStream::connect(("127.0.0.1", port)) {
+        Ok(stream) => stream.local_addr().ok() != stream.peer_addr().ok(),
+        Err(_) => false,
     }
 }
 
