@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use super::cases::{Case, Kind};
+use super::stacks::{Contender, Flavor, Stack};
+
 /// A measured quantity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {
@@ -115,19 +118,67 @@ impl Outcome {
     }
 }
 
-/// Every case that ran, with each stack's outcome.
+/// Every case that ran, with each contender's outcome (a stack, and for a Rust
+/// stack its runtime).
 #[derive(Default)]
 pub struct Results {
     /// In report order.
-    pub cases: Vec<(super::cases::Case, BTreeMap<super::stacks::Stack, Outcome>)>,
+    pub cases: Vec<(Case, BTreeMap<Contender, Outcome>)>,
 }
 
 impl Results {
     /// The outcomes of the case of this kind, if it ran.
-    pub fn of(
-        &self,
-        kind: &super::cases::Kind,
-    ) -> Option<&BTreeMap<super::stacks::Stack, Outcome>> {
+    pub fn of(&self, kind: &Kind) -> Option<&BTreeMap<Contender, Outcome>> {
+        self.cases
+            .iter()
+            .find(|(case, _)| case.kind == *kind)
+            .map(|(_, outcomes)| outcomes)
+    }
+
+    /// The results as seen from `runtime`: each Rust stack's outcome on that
+    /// runtime, and libzmq's and the Python brokers' (which have none), keyed by
+    /// stack, so that purezmq is set against peers measured on the same runtime.
+    pub fn on(&self, runtime: Flavor) -> View {
+        let cases = self
+            .cases
+            .iter()
+            .map(|(case, outcomes)| {
+                let outcomes = outcomes
+                    .iter()
+                    .filter(|(contender, _)| contender.runtime.is_none_or(|r| r == runtime))
+                    .map(|(contender, outcome)| (contender.stack, outcome.clone()))
+                    .collect();
+                (case.clone(), outcomes)
+            })
+            .collect();
+        View { runtime, cases }
+    }
+
+    /// The runtimes any contender ran on, in report order.
+    pub fn runtimes(&self) -> Vec<Flavor> {
+        Flavor::ALL
+            .into_iter()
+            .filter(|&runtime| {
+                self.cases
+                    .iter()
+                    .flat_map(|(_, outcomes)| outcomes.keys())
+                    .any(|contender| contender.runtime == Some(runtime))
+            })
+            .collect()
+    }
+}
+
+/// The results from one runtime ([`Results::on`]): one outcome per stack.
+pub struct View {
+    /// The runtime of the Rust stacks' outcomes.
+    pub runtime: Flavor,
+    /// In report order.
+    pub cases: Vec<(Case, BTreeMap<Stack, Outcome>)>,
+}
+
+impl View {
+    /// The outcomes of the case of this kind, if it ran.
+    pub fn of(&self, kind: &Kind) -> Option<&BTreeMap<Stack, Outcome>> {
         self.cases
             .iter()
             .find(|(case, _)| case.kind == *kind)
