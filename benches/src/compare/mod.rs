@@ -332,7 +332,9 @@ pub fn main() {
     let plan = Plan {
         quick: options.quick,
         repeats: options.repeats.unwrap_or(if options.quick { 1 } else { 3 }),
-        run_time: Duration::from_millis(700),
+        // With every Rust stack on two runtimes, 3 runs of 0.5 s (after the probe)
+        // keep a full run to about 35 minutes on 2 cores.
+        run_time: Duration::from_millis(500),
     };
     let (idle_peers, many_peers) = if plan.quick {
         (100, 1_000)
@@ -554,6 +556,7 @@ pub fn main() {
         rustc: env!("COMPARE_RUSTC_VERSION").to_owned(),
         command,
         repeats: plan.repeats,
+        run_time: plan.run_time,
         quick: plan.quick,
         runtimes: options.runtimes.clone(),
         elapsed: started.elapsed(),

@@ -28,6 +28,8 @@ pub struct Meta {
     pub command: String,
     /// Runs per case.
     pub repeats: usize,
+    /// How long a sized run takes.
+    pub run_time: Duration,
     /// `--quick`: small counts, one run.
     pub quick: bool,
     /// The tokio runtimes the Rust stacks ran on.
@@ -1089,11 +1091,13 @@ fn runtimes_text(meta: &Meta) -> String {
     match meta.runtimes[..] {
         [Flavor::CurrentThread] => format!(
             "{stacks} run on a tokio current-thread runtime in every process \
-             (`--runtime current`)."
+             (`--runtime current`); libzmq runs its application thread and its default \
+             single I/O thread."
         ),
         [Flavor::MultiThread] => format!(
             "{stacks} run on a tokio multi-thread runtime, a worker per CPU, in every \
-             process (`--runtime multi`)."
+             process (`--runtime multi`); libzmq runs its application thread and its \
+             default single I/O thread."
         ),
         _ => format!(
             "{stacks} run on two tokio runtimes, in the same run and interleaved, and the \
@@ -1102,7 +1106,7 @@ fn runtimes_text(meta: &Meta) -> String {
              this machine each end has a core), and `multi`, a multi-thread runtime with a \
              worker per CPU in every process. A Rust peer is set against purezmq on the same \
              runtime; libzmq, which has no tokio runtime (`own threads`: its application \
-             thread and its I/O thread), is shown once and set against purezmq on each. \
+             thread and its default single I/O thread), is shown once and set against purezmq on each. \
              `--runtime current` or `--runtime multi` measures one only."
         ),
     }
@@ -1164,15 +1168,16 @@ pub fn render(results: &Results, meta: &Meta) -> String {
         out,
         "\nEach case runs every contender (a stack, and for a Rust stack its runtime) in \
          separate processes ({} per case and contender, the contenders interleaved within \
-         each round and their order rotated between rounds, so drift hits all alike), each run sized to take about 0.7 s; tables show the \
-         median and the spread (min–max). {} libzmq runs its application thread and its \
-         default single I/O thread. MB/s counts payload bytes, 10^6 per MB. Where a stack \
-         cannot run a case the table says why.\n",
+         each round and their order rotated between rounds, so drift hits all alike), each \
+         throughput run sized to take about {:.1} s; tables show the median and the spread \
+         (min–max). {} MB/s counts payload bytes, 10^6 per MB. Where a stack cannot run a \
+         case the table says why.\n",
         if meta.repeats == 1 {
             "1 run".to_owned()
         } else {
             format!("{} runs", meta.repeats)
         },
+        meta.run_time.as_secs_f64(),
         runtimes_text(meta)
     );
     if let Some(chart) = &meta.chart {
