@@ -185,3 +185,77 @@ impl View {
             .map(|(_, outcomes)| outcomes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::cases;
+
+    fn outcome(value: f64) -> Outcome {
+        Outcome {
+            samples: vec![Sample::default().with(Metric::MsgPerSec, value)],
+            ..Outcome::default()
+        }
+    }
+
+    fn on(stack: Stack, runtime: Option<Flavor>) -> Contender {
+        Contender { stack, runtime }
+    }
+
+    #[test]
+    fn a_view_holds_the_rust_stacks_of_its_runtime_and_libzmq() {
+        let case = cases::all(10, 10).remove(0);
+        let outcomes = BTreeMap::from([
+            (
+                on(Stack::Purezmq, Some(Flavor::CurrentThread)),
+                outcome(1.0),
+            ),
+            (on(Stack::Purezmq, Some(Flavor::MultiThread)), outcome(2.0)),
+            (on(Stack::Libzmq, None), outcome(3.0)),
+            (on(Stack::Omq, Some(Flavor::CurrentThread)), outcome(4.0)),
+            (on(Stack::Omq, Some(Flavor::MultiThread)), outcome(5.0)),
+        ]);
+        let results = Results {
+            cases: vec![(case.clone(), outcomes)],
+        };
+        assert_eq!(results.runtimes(), Flavor::ALL.to_vec());
+        let median =
+            |view: &View, stack| view.of(&case.kind)?.get(&stack)?.median(Metric::MsgPerSec);
+        let multi = results.on(Flavor::MultiThread);
+        assert_eq!(median(&multi, Stack::Purezmq), Some(2.0));
+        assert_eq!(median(&multi, Stack::Omq), Some(5.0));
+        assert_eq!(median(&multi, Stack::Libzmq), Some(3.0));
+        let current = results.on(Flavor::CurrentThread);
+        assert_eq!(median(&current, Stack::Purezmq), Some(1.0));
+        assert_eq!(median(&current, Stack::Omq), Some(4.0));
+        assert_eq!(median(&current, Stack::Libzmq), Some(3.0));
+    }
+
+    #[test]
+    fn a_rust_stack_contends_on_each_runtime_and_libzmq_once() {
+        assert_eq!(
+            Contender::all_of(Stack::Rzmq, &Flavor::ALL),
+            vec![
+                on(Stack::Rzmq, Some(Flavor::CurrentThread)),
+                on(Stack::Rzmq, Some(Flavor::MultiThread))
+            ]
+        );
+        assert_eq!(
+            Contender::all_of(Stack::Libzmq, &Flavor::ALL),
+            vec![on(Stack::Libzmq, None)]
+        );
+    }
+
+    #[test]
+    fn a_run_on_one_runtime_reports_that_runtime_only() {
+        let case = cases::all(10, 10).remove(0);
+        let outcomes = BTreeMap::from([
+            (on(Stack::Purezmq, Some(Flavor::MultiThread)), outcome(2.0)),
+            (on(Stack::Libzmq, None), outcome(3.0)),
+        ]);
+        let results = Results {
+            cases: vec![(case, outcomes)],
+        };
+        assert_eq!(results.runtimes(), vec![Flavor::MultiThread]);
+    }
+}
