@@ -12,6 +12,7 @@ fn main() {
         ("zmq", "COMPARE_ZMQ_CRATE_VERSION"),
         ("zeromq", "COMPARE_ZEROMQ_VERSION"),
         ("omq-tokio", "COMPARE_OMQ_VERSION"),
+        ("rzmq", "COMPARE_RZMQ_VERSION"),
         ("tokio", "COMPARE_TOKIO_VERSION"),
     ] {
         let version = locked_version(&lock, package).unwrap_or_else(|| "unknown".to_owned());

@@ -1,5 +1,6 @@
 //! The SVG chart: PUSH/PULL throughput (MB/s, log scale) by message size, one line
-//! per stack, one panel per transport. Text is SVG `<text>`, so no font library is
+//! per contender (a stack's colour; a Rust stack's line solid on the current-thread
+//! runtime, dashed on the multi-thread one), one panel per transport. Text is SVG `<text>`, so no font library is
 //! needed to draw it.
 
 use std::path::Path;
@@ -8,7 +9,7 @@ use plotters::prelude::*;
 
 use super::cases::{Kind, SIZES, size_name};
 use super::results::{Metric, Results};
-use super::stacks::{Stack, Transport};
+use super::stacks::{Contender, Flavor, Stack, Transport};
 
 fn colour(stack: Stack) -> RGBColor {
     match stack {
@@ -17,6 +18,7 @@ fn colour(stack: Stack) -> RGBColor {
         Stack::LibzmqPyzmq => RGBColor(23, 190, 207),
         Stack::ZmqRs => RGBColor(44, 160, 44),
         Stack::Omq => RGBColor(148, 103, 189),
+        Stack::Rzmq => RGBColor(188, 189, 34),
         Stack::Raw => RGBColor(127, 127, 127),
         // Not in the chart (the broker cases only), but a colour all the same.
         Stack::Majortomo => RGBColor(255, 127, 14),
@@ -24,8 +26,8 @@ fn colour(stack: Stack) -> RGBColor {
     }
 }
 
-/// The (size index, MB/s) points of `stack` over `transport`.
-fn points(results: &Results, transport: Transport, stack: Stack) -> Vec<(f64, f64)> {
+/// The (size index, MB/s) points of `contender` over `transport`.
+fn points(results: &Results, transport: Transport, contender: Contender) -> Vec<(f64, f64)> {
     SIZES
         .iter()
         .enumerate()
@@ -37,7 +39,7 @@ fn points(results: &Results, transport: Transport, stack: Stack) -> Vec<(f64, f6
             };
             let value = results
                 .of(&kind)?
-                .get(&stack)?
+                .get(&contender)?
                 .median(Metric::MegabytesPerSec)?;
             Some((i as f64, value))
         })
@@ -47,9 +49,16 @@ fn points(results: &Results, transport: Transport, stack: Stack) -> Vec<(f64, f6
 /// Draws the chart to `path`; `Ok(false)` when there was nothing to draw.
 pub fn draw(results: &Results, path: &Path) -> Result<bool, String> {
     let transports = [Transport::Tcp, Transport::Ipc, Transport::Inproc];
+    let mut contenders: Vec<Contender> = results
+        .cases
+        .iter()
+        .flat_map(|(_, outcomes)| outcomes.keys().copied())
+        .collect();
+    contenders.sort();
+    contenders.dedup();
     let all: Vec<f64> = transports
         .iter()
-        .flat_map(|&t| Stack::ALL.map(|s| points(results, t, s)))
+        .flat_map(|&t| contenders.iter().map(move |&c| points(results, t, c)))
         .flatten()
         .map(|(_, y)| y)
         .collect();
@@ -93,20 +102,36 @@ pub fn draw(results: &Results, path: &Path) -> Result<bool, String> {
             .y_desc("MB/s")
             .draw()
             .map_err(|e| error(&e))?;
-        for stack in Stack::ALL {
-            let line = points(results, transport, stack);
+        for &contender in &contenders {
+            let line = points(results, transport, contender);
             if line.is_empty() {
                 continue;
             }
-            let style = colour(stack);
-            let width = if stack == Stack::Purezmq { 3 } else { 2 };
-            chart
-                .draw_series(LineSeries::new(line.clone(), style.stroke_width(width)))
-                .map_err(|e| error(&e))?
-                .label(stack.key())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], style.stroke_width(3))
-                });
+            let style = colour(contender.stack);
+            let width = if contender.stack == Stack::Purezmq {
+                3
+            } else {
+                2
+            };
+            let stroke = style.stroke_width(width);
+            let label = contender.to_string();
+            if contender.runtime == Some(Flavor::MultiThread) {
+                chart
+                    .draw_series(DashedLineSeries::new(line.clone(), 6, 4, stroke))
+                    .map_err(|e| error(&e))?
+                    .label(label)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 6, y)], style.stroke_width(3))
+                    });
+            } else {
+                chart
+                    .draw_series(LineSeries::new(line.clone(), stroke))
+                    .map_err(|e| error(&e))?
+                    .label(label)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], style.stroke_width(3))
+                    });
+            }
             chart
                 .draw_series(line.iter().map(|&p| Circle::new(p, 3, style.filled())))
                 .map_err(|e| error(&e))?;

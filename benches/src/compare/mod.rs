@@ -1,14 +1,15 @@
-//! `compare`: purezmq side by side with libzmq (two builds), zmq.rs, omq and a
-//! raw-socket baseline, and its Majordomo broker beside Python's, in one
+//! `compare`: purezmq side by side with libzmq (two builds), zmq.rs, omq, rzmq
+//! and a raw-socket baseline, the Rust stacks each on a current-thread and on a
+//! multi-thread tokio runtime, and its Majordomo broker beside Python's, in one
 //! interleaved run, written up as BENCHMARKS.md and an SVG chart.
 //!
 //! The orchestrator ([`main`]) starts itself again as worker processes
 //! (`compare --worker <role> ...`, see [`worker`]) so that each end of each run is a
 //! process of its own whose CPU time and peak memory belong to one stack. It sizes
-//! each case for each stack with a short probe run, then runs every case for every
-//! stack once per round, rotating the order of the stacks between rounds, and
-//! reports medians with their spread, purezmq's ratio to each peer, and the targets
-//! met or not.
+//! each case for each contender (a stack, on one runtime) with a short probe run,
+//! then runs every case for every contender once per round, rotating their order
+//! between rounds, and reports medians with their spread, purezmq's ratio to each
+//! peer on the same runtime, and the targets met or not, per runtime.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,30 +34,31 @@ pub mod worker;
 use cases::{Case, Kind};
 use results::{Metric, Outcome, Results, Sample};
 use run::Runner;
-use stacks::{Flavor, Stack};
+use stacks::{Contender, Flavor, Stack};
 
 const USAGE: &str = "\
-usage: compare [--quick] [--repeats N] [--filter SUBSTRING]... [--stacks a,b,...] [--out PATH] [--list]
+usage: compare [--quick] [--repeats N] [--filter SUBSTRING]... [--stacks a,b,...]
+               [--runtime current|multi] [--out PATH] [--list]
 
-Runs purezmq, libzmq (the zmq crate's 4.3.4 and pyzmq's 4.3.5), zmq.rs, omq and a raw-socket
-baseline side by side and writes BENCHMARKS.md plus an SVG chart.
+Runs purezmq, libzmq (the zmq crate's 4.3.4 and pyzmq's 4.3.5), zmq.rs, omq, rzmq and a
+raw-socket baseline side by side, the Rust stacks each on a current-thread and on a
+multi-thread tokio runtime, and writes BENCHMARKS.md plus an SVG chart.
 
-  --quick           one short run per case (a smoke test, under a minute)
-  --repeats N       runs per case and stack (default 5)
+  --quick           one short run per case and contender (a smoke test, under a minute)
+  --repeats N       runs per case and contender (default 3)
   --filter TEXT     only cases whose name contains TEXT (repeatable; --list shows names);
                     a proxy case brings its direct pair along (`--filter proxy`), a
                     Majordomo case its plain queue (`--filter broker`)
-  --stacks LIST     only these stacks: purezmq, libzmq, libzmq-pyzmq, zmq.rs, omq, raw,
+  --stacks LIST     only these stacks: purezmq, libzmq, libzmq-pyzmq, zmq.rs, omq, rzmq, raw,
                     and the Python Majordomo brokers majortomo and zguide-py (the
                     latter runs the guide's mdbroker.py from $ZGUIDE_PYTHON, a zguide
                     checkout's examples/Python; skipped when that is not set)
   --out PATH        where the report goes (its chart goes beside it, as .svg); the default
                     is BENCHMARKS.md at the workspace root for a full run of everything,
                     target/compare/BENCHMARKS.md otherwise
-  --runtime NAME    the tokio runtime of the Rust stacks: auto (the default: one
-                    thread per process where each end has its own process, a worker
-                    per CPU for inproc), current (one thread always) or multi (a
-                    worker per CPU always)
+  --runtime NAME    measure the Rust stacks (purezmq, zmq.rs, omq, rzmq, raw) on this
+                    tokio runtime only: current (one thread per process) or multi (a
+                    worker per CPU); by default on both, side by side
   --list            print the case names and exit
 
 Exits with status 1 when purezmq could not run a case (other stacks' failures are
@@ -70,7 +72,7 @@ struct Options {
     stacks: Option<Vec<Stack>>,
     out: Option<PathBuf>,
     list: bool,
-    runtime: Flavor,
+    runtimes: Vec<Flavor>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -81,7 +83,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         stacks: None,
         out: None,
         list: false,
-        runtime: Flavor::Auto,
+        runtimes: Flavor::ALL.to_vec(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -112,8 +114,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--out" => options.out = Some(PathBuf::from(value()?)),
             "--runtime" => {
                 let name = value()?;
-                options.runtime = Flavor::parse(&name)
-                    .ok_or_else(|| format!("--runtime {name}: auto, current or multi"))?;
+                let runtime = Flavor::parse(&name)
+                    .ok_or_else(|| format!("--runtime {name}: current or multi"))?;
+                options.runtimes = vec![runtime];
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -250,6 +253,14 @@ fn versions(
             ),
         ),
         (
+            Stack::Rzmq,
+            format!(
+                "the `rzmq` crate {} (features `ipc` and `inproc`; its plain tokio path, \
+                 without io_uring)",
+                env!("COMPARE_RZMQ_VERSION")
+            ),
+        ),
+        (
             Stack::Raw,
             format!(
                 "ZMTP frames over plain tokio {} TCP / Unix sockets, no handshake",
@@ -279,28 +290,25 @@ fn versions(
     ]
 }
 
-/// Runs `case` once with `stack` and records the outcome, printing a progress line.
+/// Runs `case` once with `contender` and records the outcome, printing a progress
+/// line.
 fn run_once(
     runner: &mut Runner,
     case: &Case,
-    stack: Stack,
+    contender: Contender,
     count: usize,
     outcome: &mut Outcome,
     round: &str,
 ) -> Option<Sample> {
-    let result = runner.run(&case.kind, stack, count);
+    let result = runner.run(&case.kind, contender, count);
+    let name = contender.to_string();
     match &result {
         Ok(sample) => eprintln!(
-            "{round} {:<28} {:<13} {}",
+            "{round} {:<28} {name:<20} {}",
             case.name,
-            stack.key(),
             summary(&case.kind, sample)
         ),
-        Err(reason) => eprintln!(
-            "{round} {:<28} {:<13} failed: {reason}",
-            case.name,
-            stack.key()
-        ),
+        Err(reason) => eprintln!("{round} {:<28} {name:<20} failed: {reason}", case.name),
     }
     match result {
         Ok(sample) => Some(sample),
@@ -323,8 +331,10 @@ pub fn main() {
     });
     let plan = Plan {
         quick: options.quick,
-        repeats: options.repeats.unwrap_or(if options.quick { 1 } else { 5 }),
-        run_time: Duration::from_millis(700),
+        repeats: options.repeats.unwrap_or(if options.quick { 1 } else { 3 }),
+        // With every Rust stack on two runtimes, 3 runs of 0.5 s (after the probe)
+        // keep a full run to about 35 minutes on 2 cores.
+        run_time: Duration::from_millis(500),
     };
     let (idle_peers, many_peers) = if plan.quick {
         (100, 1_000)
@@ -390,10 +400,7 @@ pub fn main() {
     } else {
         Err("not selected".to_owned())
     };
-    let mut env = vec![(
-        stacks::RUNTIME_ENV.to_owned(),
-        options.runtime.name().to_owned(),
-    )];
+    let mut env = Vec::new();
     if let Ok(path) = &pyzmq {
         let key = stacks::libzmq::dynamic::LIBRARY_VARIABLE;
         // SAFETY (of set_var): the orchestrator is single-threaded here; no other
@@ -427,7 +434,12 @@ pub fn main() {
     let mut results = Results::default();
     for case in &cases {
         let mut outcomes = BTreeMap::new();
-        for &stack in &case.stacks {
+        let contenders = case
+            .stacks
+            .iter()
+            .flat_map(|&stack| Contender::all_of(stack, &options.runtimes));
+        for contender in contenders {
+            let stack = contender.stack;
             let mut outcome = Outcome::default();
             let available = match stack {
                 Stack::LibzmqPyzmq => pyzmq.as_ref().map(|_| ()),
@@ -438,32 +450,35 @@ pub fn main() {
             if let Err(e) = available {
                 outcome.skipped = Some(e.clone());
             }
-            outcomes.insert(stack, outcome);
+            outcomes.insert(contender, outcome);
         }
         results.cases.push((case.clone(), outcomes));
     }
+    let runtimes: Vec<&str> = options.runtimes.iter().map(|r| r.name()).collect();
     eprintln!(
-        "compare: {} cases, {} round(s){}",
+        "compare: {} cases, {} round(s){}, the Rust stacks on the {} tokio runtime{}",
         cases.len(),
         plan.repeats,
-        if plan.quick { ", quick" } else { "" }
+        if plan.quick { ", quick" } else { "" },
+        runtimes.join(" and the "),
+        if runtimes.len() > 1 { "s" } else { "" }
     );
 
-    // Size each case for each stack with a probe run (which also warms it up).
-    let mut counts: BTreeMap<(usize, Stack), usize> = BTreeMap::new();
+    // Size each case for each contender with a probe run (which also warms it up).
+    let mut counts: BTreeMap<(usize, Contender), usize> = BTreeMap::new();
     for (i, (case, outcomes)) in results.cases.iter_mut().enumerate() {
         let Some(first) = plan.first_count(&case.kind) else {
             continue;
         };
-        for (&stack, outcome) in outcomes.iter_mut() {
-            counts.insert((i, stack), first);
+        for (&contender, outcome) in outcomes.iter_mut() {
+            counts.insert((i, contender), first);
             if plan.quick || outcome.skipped.is_some() {
                 continue;
             }
-            match run_once(&mut runner, case, stack, first, outcome, "[sizing]") {
+            match run_once(&mut runner, case, contender, first, outcome, "[sizing]") {
                 Some(probe) => {
                     let sized = plan.sized_count(&case.kind, &probe).unwrap_or(first);
-                    counts.insert((i, stack), sized);
+                    counts.insert((i, contender), sized);
                 }
                 None => outcome.skipped = outcome.failures.pop(),
             }
@@ -477,19 +492,20 @@ pub fn main() {
             if round > 0 && matches!(case.kind, Kind::Connections { .. }) {
                 continue;
             }
-            let mut order: Vec<Stack> = outcomes.keys().copied().collect();
+            let mut order: Vec<Contender> = outcomes.keys().copied().collect();
             let len = order.len();
             order.rotate_left(round % len.max(1));
-            for stack in order {
+            for contender in order {
                 let outcome = outcomes
-                    .get_mut(&stack)
-                    .expect("every stack has an outcome");
+                    .get_mut(&contender)
+                    .expect("every contender has an outcome");
                 let hopeless = outcome.samples.is_empty() && outcome.failures.len() >= 2;
                 if outcome.skipped.is_some() || hopeless {
                     continue;
                 }
-                let count = counts.get(&(i, stack)).copied().unwrap_or(0);
-                if let Some(sample) = run_once(&mut runner, case, stack, count, outcome, &label) {
+                let count = counts.get(&(i, contender)).copied().unwrap_or(0);
+                let sample = run_once(&mut runner, case, contender, count, outcome, &label);
+                if let Some(sample) = sample {
                     outcome.samples.push(sample);
                 }
             }
@@ -540,8 +556,9 @@ pub fn main() {
         rustc: env!("COMPARE_RUSTC_VERSION").to_owned(),
         command,
         repeats: plan.repeats,
+        run_time: plan.run_time,
         quick: plan.quick,
-        runtime: options.runtime,
+        runtimes: options.runtimes.clone(),
         elapsed: started.elapsed(),
         chart,
     };
@@ -562,9 +579,9 @@ pub fn main() {
         .cases
         .iter()
         .filter(|(_, outcomes)| {
-            outcomes
-                .get(&Stack::Purezmq)
-                .is_some_and(|o| o.could_not_run().is_some())
+            outcomes.iter().any(|(contender, outcome)| {
+                contender.stack == Stack::Purezmq && outcome.could_not_run().is_some()
+            })
         })
         .map(|(case, _)| case.name.as_str())
         .collect();

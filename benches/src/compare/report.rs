@@ -1,5 +1,6 @@
-//! BENCHMARKS.md: the machine, the stacks, one table per group of cases, purezmq's
-//! ratio to each peer, and the targets marked met or not.
+//! BENCHMARKS.md: the machine, the stacks, one table per group of cases (a row per
+//! contender: a stack, and a Rust stack's runtime), purezmq's ratio to each peer on
+//! the same runtime, and the targets marked met or not on each runtime.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -12,8 +13,8 @@ use super::cases::{
 };
 use super::machine::Machine;
 use super::mdbrokers::{MAJORTOMO_VERSION, ZGUIDE_VARIABLE};
-use super::results::{Metric, Outcome, Results};
-use super::stacks::{Broker, Device, Pattern, Stack, Transport};
+use super::results::{Metric, Outcome, Results, View};
+use super::stacks::{Broker, Contender, Device, Flavor, Pattern, Stack, Transport};
 
 /// What the report says besides the figures.
 pub struct Meta {
@@ -27,10 +28,12 @@ pub struct Meta {
     pub command: String,
     /// Runs per case.
     pub repeats: usize,
+    /// How long a sized run takes.
+    pub run_time: Duration,
     /// `--quick`: small counts, one run.
     pub quick: bool,
-    /// The tokio runtime the Rust stacks ran on.
-    pub runtime: crate::compare::stacks::Flavor,
+    /// The tokio runtimes the Rust stacks ran on.
+    pub runtimes: Vec<Flavor>,
     /// How long the whole comparison took.
     pub elapsed: Duration,
     /// The chart's file name, next to the report.
@@ -206,7 +209,7 @@ const GROUPS: &[Group] = &[
         title: "Through a Majordomo broker",
         about: "Three processes over loopback TCP: C clients, a broker and W echo workers \
                 (each side's sockets share one process and its tokio current-thread \
-                runtime). The clients and workers are the same purezmq DEALERs for every \
+                runtime, whatever the broker's runtime). The clients and workers are the same purezmq DEALERs for every \
                 broker, speaking MDP through `purezmq_broker::mdp`, so only the broker \
                 differs. Each client keeps one 32-byte request in flight (a synchronous \
                 request/reply loop) to the service `echo`, for a fixed time after a warm-up; \
@@ -228,8 +231,10 @@ const GROUPS: &[Group] = &[
                 broker works. Broker CPU is the broker process's alone (a Python \
                 broker's child included) per million requests; CPU (all) and peak RSS add \
                 the clients and workers. `÷ purezmq queue` is this row's req/s over \
-                purezmq's queue's with as many workers and clients, in the same run; \
-                `purezmq ÷ this` is purezmq's req/s over this row's in the same case. \
+                purezmq's queue's with as many workers and clients on the same runtime (for \
+                a broker with threads of its own, purezmq's queue on the first runtime), in \
+                the same run; `purezmq ÷ this` is purezmq's req/s over this row's in the \
+                same case. \
                 majortomo 0.2.0 departs from RFC 18 on the client side: it takes a \
                 REQUEST as 0x02 (RFC 18: 0x01) and replies with 0x04 (RFC 18's FINAL is \
                 0x03) and no service frame; the clients speak that to it.",
@@ -417,7 +422,7 @@ fn escape(text: &str) -> String {
     text.replace('|', "/").replace('\n', " ")
 }
 
-fn group_table(out: &mut String, group: &Group, results: &Results) {
+fn group_table(out: &mut String, group: &Group, results: &Results, runtimes: &[Flavor]) {
     let cases: Vec<_> = results
         .cases
         .iter()
@@ -427,48 +432,97 @@ fn group_table(out: &mut String, group: &Group, results: &Results) {
         return;
     }
     let _ = writeln!(out, "### {}\n\n{}\n", group.title, group.about);
-    let headers: Vec<&str> = group.columns.iter().map(|(h, _)| *h).collect();
-    let _ = writeln!(out, "| case | stack | {} |", headers.join(" | "));
-    let _ = writeln!(out, "|---|---|{}", "---:|".repeat(headers.len()));
+    // A ratio to purezmq takes one column per runtime purezmq ran on.
+    let mut headers: Vec<String> = Vec::new();
+    for (header, cell) in group.columns {
+        match cell {
+            Cell::Ratio(_) if runtimes.len() > 1 => {
+                for runtime in runtimes {
+                    let named = format!("purezmq {}", runtime.name());
+                    headers.push(header.replacen("purezmq", &named, 1));
+                }
+            }
+            _ => headers.push((*header).to_owned()),
+        }
+    }
+    let _ = writeln!(out, "| case | stack | runtime | {} |", headers.join(" | "));
+    let _ = writeln!(out, "|---|---|---|{}", "---:|".repeat(headers.len()));
     let mut notes = Vec::new();
     for (case, outcomes) in cases {
-        let purezmq = outcomes.get(&Stack::Purezmq);
+        let purezmq_on = |runtime: Flavor| {
+            outcomes.get(&Contender {
+                stack: Stack::Purezmq,
+                runtime: Some(runtime),
+            })
+        };
         let direct = case.kind.direct().and_then(|kind| results.of(&kind));
-        let queue = queue_of(&case.kind)
-            .and_then(|kind| results.of(&kind))
-            .and_then(|outcomes| outcomes.get(&Stack::Purezmq));
-        for (stack, outcome) in outcomes {
+        let queue_on = |runtime: Flavor| {
+            queue_of(&case.kind)
+                .and_then(|kind| results.of(&kind))
+                .and_then(|outcomes| {
+                    outcomes.get(&Contender {
+                        stack: Stack::Purezmq,
+                        runtime: Some(runtime),
+                    })
+                })
+        };
+        for (contender, outcome) in outcomes {
             let label = (group.label)(&case.kind);
+            let stack = contender.stack;
+            let runtime = contender.runtime_name();
             match outcome.could_not_run() {
                 Some(reason) => {
                     let blanks = " |".repeat(headers.len() - 1);
                     let _ = writeln!(
                         out,
-                        "| {label} | {stack} | could not run: {}{blanks}",
+                        "| {label} | {stack} | {runtime} | could not run: {}{blanks}",
                         escape(&reason)
                     );
                 }
                 None => {
-                    let cells: Vec<String> = group
-                        .columns
-                        .iter()
-                        .map(|(_, c)| {
-                            let direct = direct.and_then(|d| d.get(stack));
-                            cell(*c, outcome, purezmq, direct, queue)
-                        })
-                        .collect();
-                    let _ = writeln!(out, "| {label} | {stack} | {} |", cells.join(" | "));
+                    let direct = direct.and_then(|d| d.get(contender));
+                    // libzmq and the Python brokers beside purezmq's first runtime.
+                    let own = contender.runtime.or(runtimes.first().copied());
+                    let queue = own.and_then(queue_on);
+                    let mut cells = Vec::new();
+                    for (_, c) in group.columns {
+                        match c {
+                            Cell::Ratio(_) => {
+                                for &on in runtimes {
+                                    // A Rust peer is set against purezmq on its own
+                                    // runtime only.
+                                    if contender.runtime.is_none_or(|r| r == on) {
+                                        cells.push(cell(
+                                            *c,
+                                            outcome,
+                                            purezmq_on(on),
+                                            direct,
+                                            queue,
+                                        ));
+                                    } else {
+                                        cells.push(String::new());
+                                    }
+                                }
+                            }
+                            _ => cells.push(cell(*c, outcome, None, direct, queue)),
+                        }
+                    }
+                    let _ = writeln!(
+                        out,
+                        "| {label} | {stack} | {runtime} | {} |",
+                        cells.join(" | ")
+                    );
                     let failed = outcome.failures.len();
                     if failed > 0 {
                         notes.push(format!(
-                            "{} {stack}: {failed} of {} runs failed, first: {}",
+                            "{} {contender}: {failed} of {} runs failed, first: {}",
                             case.name,
                             failed + outcome.samples.len(),
                             outcome.failures[0]
                         ));
                     }
                     for note in outcome.samples.iter().filter_map(|s| s.note.as_ref()) {
-                        notes.push(format!("{} {stack}: {note}", case.name));
+                        notes.push(format!("{} {contender}: {note}", case.name));
                     }
                 }
             }
@@ -492,7 +546,7 @@ fn primary(kind: &Kind) -> Metric {
     }
 }
 
-fn ratio_table(out: &mut String, results: &Results) {
+fn ratio_table(out: &mut String, results: &Results, runtimes: &[Flavor]) {
     let others: Vec<Stack> = Stack::ALL
         .into_iter()
         .filter(|s| *s != Stack::Purezmq)
@@ -501,36 +555,51 @@ fn ratio_table(out: &mut String, results: &Results) {
         out,
         "## purezmq ÷ each stack\n\npurezmq's median over the other stack's, on each case's main \
          figure: msg/s for throughput (above 1: purezmq is faster), p50 µs for latency and \
-         bytes per peer for memory (below 1: purezmq is faster or smaller).\n"
+         bytes per peer for memory (below 1: purezmq is faster or smaller). A row per runtime \
+         purezmq ran on: a Rust peer is set against purezmq on the same runtime (blank where \
+         it did not run on that one); libzmq and the Python brokers, which run threads of \
+         their own, against purezmq on each.\n"
     );
     let names: Vec<&str> = others.iter().map(|s| s.key()).collect();
-    let _ = writeln!(out, "| case | figure | {} |", names.join(" | "));
-    let _ = writeln!(out, "|---|---|{}", "---:|".repeat(names.len()));
-    for (case, outcomes) in &results.cases {
+    let _ = writeln!(out, "| case | figure | runtime | {} |", names.join(" | "));
+    let _ = writeln!(out, "|---|---|---|{}", "---:|".repeat(names.len()));
+    let views: Vec<View> = runtimes.iter().map(|&r| results.on(r)).collect();
+    for (i, (case, _)) in results.cases.iter().enumerate() {
         if matches!(case.kind, Kind::Connections { .. }) {
             continue;
         }
         let metric = primary(&case.kind);
-        let ours = outcomes.get(&Stack::Purezmq).and_then(|o| o.median(metric));
-        let cells: Vec<String> = others
-            .iter()
-            .map(|stack| {
-                let theirs = outcomes.get(stack).and_then(|o| o.median(metric));
-                match (ours, theirs) {
-                    (Some(ours), Some(theirs)) if theirs > 0.0 => format!("{:.2}", ours / theirs),
-                    _ if outcomes.contains_key(stack) => "—".to_owned(),
-                    _ => " ".to_owned(),
-                }
-            })
-            .collect();
-        let figure = match metric {
-            Metric::MsgPerSec => "msg/s",
-            Metric::RequestsPerSec => "req/s",
-            Metric::P50Us => "p50",
-            Metric::BytesPerPeer => "bytes/peer",
-            _ => "",
-        };
-        let _ = writeln!(out, "| {} | {figure} | {} |", case.name, cells.join(" | "));
+        for view in &views {
+            let outcomes = &view.cases[i].1;
+            let ours = outcomes.get(&Stack::Purezmq).and_then(|o| o.median(metric));
+            let cells: Vec<String> = others
+                .iter()
+                .map(|stack| {
+                    let theirs = outcomes.get(stack).and_then(|o| o.median(metric));
+                    match (ours, theirs) {
+                        (Some(ours), Some(theirs)) if theirs > 0.0 => {
+                            format!("{:.2}", ours / theirs)
+                        }
+                        _ if outcomes.contains_key(stack) => "—".to_owned(),
+                        _ => " ".to_owned(),
+                    }
+                })
+                .collect();
+            let figure = match metric {
+                Metric::MsgPerSec => "msg/s",
+                Metric::RequestsPerSec => "req/s",
+                Metric::P50Us => "p50",
+                Metric::BytesPerPeer => "bytes/peer",
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {figure} | {} | {} |",
+                case.name,
+                view.runtime.name(),
+                cells.join(" | ")
+            );
+        }
     }
     out.push('\n');
 }
@@ -576,7 +645,7 @@ fn best(
 /// Checks purezmq against `rival` on `metric` in each of `kinds`: for each kind,
 /// `purezmq ÷ rival` must be at least `factor` (higher is better) or at most it.
 fn compare_each(
-    results: &Results,
+    results: &View,
     kinds: &[Kind],
     metric: Metric,
     factor: f64,
@@ -655,7 +724,7 @@ fn size_label(kind: &Kind) -> String {
 }
 
 /// Evaluates the targets against the results.
-pub fn targets(results: &Results) -> Vec<Target> {
+pub fn targets(results: &View) -> Vec<Target> {
     let mut targets = Vec::new();
     let mut add = |rule: &str, (verdict, detail): (Verdict, String)| {
         targets.push(Target {
@@ -849,7 +918,7 @@ pub fn targets(results: &Results) -> Vec<Target> {
 
 /// Checks purezmq's Majordomo broker against purezmq's plain queue with as many
 /// workers and clients: at least `share` of its requests per second.
-fn against_queue(results: &Results, share: f64) -> (Verdict, String) {
+fn against_queue(results: &View, share: f64) -> (Verdict, String) {
     let mut details = Vec::new();
     let (mut failed, mut missing) = (false, false);
     let ours = |kind: &Kind, metric| results.of(kind)?.get(&Stack::Purezmq)?.median(metric);
@@ -919,7 +988,7 @@ fn against_queue(results: &Results, share: f64) -> (Verdict, String) {
 
 /// Checks purezmq's msg/s in each of `kinds` against its own in the kind's direct
 /// case ([`Kind::direct`]): at least `share` of it.
-fn against_direct(results: &Results, kinds: &[Kind], share: f64) -> (Verdict, String) {
+fn against_direct(results: &View, kinds: &[Kind], share: f64) -> (Verdict, String) {
     let mut details = Vec::new();
     let (mut failed, mut missing) = (false, false);
     let median = |kind: &Kind, metric: Metric| -> Option<f64> {
@@ -972,7 +1041,7 @@ fn against_direct(results: &Results, kinds: &[Kind], share: f64) -> (Verdict, St
     (verdict, details.join("; "))
 }
 
-fn connections_verdict(results: &Results) -> (Verdict, String) {
+fn connections_verdict(results: &View) -> (Verdict, String) {
     let run = results
         .cases
         .iter()
@@ -1016,6 +1085,33 @@ fn connections_verdict(results: &Results) -> (Verdict, String) {
     (verdict, detail)
 }
 
+/// What the report says of the tokio runtimes the Rust stacks ran on.
+fn runtimes_text(meta: &Meta) -> String {
+    let stacks = "The Rust stacks (purezmq, zmq.rs, omq, rzmq and the raw baseline alike)";
+    match meta.runtimes[..] {
+        [Flavor::CurrentThread] => format!(
+            "{stacks} run on a tokio current-thread runtime in every process \
+             (`--runtime current`); libzmq runs its application thread and its default \
+             single I/O thread."
+        ),
+        [Flavor::MultiThread] => format!(
+            "{stacks} run on a tokio multi-thread runtime, a worker per CPU, in every \
+             process (`--runtime multi`); libzmq runs its application thread and its \
+             default single I/O thread."
+        ),
+        _ => format!(
+            "{stacks} run on two tokio runtimes, in the same run and interleaved, and the \
+             tables name which: `current`, a current-thread runtime in every process (the \
+             application and the sockets' tasks on one thread; in the two-process cases on \
+             this machine each end has a core), and `multi`, a multi-thread runtime with a \
+             worker per CPU in every process. A Rust peer is set against purezmq on the same \
+             runtime; libzmq, which has no tokio runtime (`own threads`: its application \
+             thread and its default single I/O thread), is shown once and set against purezmq on each. \
+             `--runtime current` or `--runtime multi` measures one only."
+        ),
+    }
+}
+
 /// `42 s` or `12.5 minutes`.
 fn duration(elapsed: Duration) -> String {
     let seconds = elapsed.as_secs_f64();
@@ -1032,7 +1128,7 @@ pub fn render(results: &Results, meta: &Meta) -> String {
     let machine = &meta.machine;
     let _ = writeln!(
         out,
-        "# purezmq side by side with libzmq, zmq.rs and omq\n\n\
+        "# purezmq side by side with libzmq, zmq.rs, omq and rzmq\n\n\
          Generated by `{}` on {} in {}. {}\n",
         meta.command,
         machine.date,
@@ -1060,7 +1156,7 @@ pub fn render(results: &Results, meta: &Meta) -> String {
         results
             .cases
             .iter()
-            .any(|(_, outcomes)| outcomes.contains_key(stack))
+            .any(|(_, outcomes)| outcomes.keys().any(|c| c.stack == *stack))
     };
     for (stack, version) in &meta.versions {
         // The Python brokers are listed when the broker cases ran.
@@ -1070,36 +1166,19 @@ pub fn render(results: &Results, meta: &Meta) -> String {
     }
     let _ = writeln!(
         out,
-        "\nEach case runs every stack in separate processes ({} per case and stack, \
-         the stacks interleaved within each round and their order rotated between rounds, so \
-         drift hits all alike), each run sized to take about 0.7 s; tables show the \
-         median and the spread (min–max). {} libzmq runs its application thread and its \
-         default single I/O thread. MB/s counts payload bytes, 10^6 per MB. Where a stack \
-         cannot run a case the table says why.\n",
+        "\nEach case runs every contender (a stack, and for a Rust stack its runtime) in \
+         separate processes ({} per case and contender, the contenders interleaved within \
+         each round and their order rotated between rounds, so drift hits all alike), each \
+         throughput run sized to take about {:.1} s; tables show the median and the spread \
+         (min–max). {} MB/s counts payload bytes, 10^6 per MB. Where a stack cannot run a \
+         case the table says why.\n",
         if meta.repeats == 1 {
             "1 run".to_owned()
         } else {
             format!("{} runs", meta.repeats)
         },
-        match meta.runtime {
-            crate::compare::stacks::Flavor::Auto => {
-                "The Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run on as \
-                 many tokio threads as their process has cores to itself (`--runtime auto`): a \
-                 current-thread runtime in each process of the two-process cases (tcp, ipc: on \
-                 this 2-core machine each end gets a core and no thread hand-offs), a \
-                 multi-thread runtime (a worker per CPU) for inproc, where both ends share a \
-                 process. `--runtime current` or `--runtime multi` uses one kind for all."
-            }
-            crate::compare::stacks::Flavor::CurrentThread => {
-                "The Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run on a \
-                 tokio current-thread runtime in every process (`--runtime current`)."
-            }
-            crate::compare::stacks::Flavor::MultiThread => {
-                "The Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run on a \
-                 tokio multi-thread runtime, a worker per CPU, in every process \
-                 (`--runtime multi`)."
-            }
-        }
+        meta.run_time.as_secs_f64(),
+        runtimes_text(meta)
     );
     if let Some(chart) = &meta.chart {
         let _ = writeln!(
@@ -1107,37 +1186,53 @@ pub fn render(results: &Results, meta: &Meta) -> String {
             "![PUSH/PULL throughput by message size and stack]({chart})\n"
         );
     }
-    let targets = targets(results);
+    let runtimes = results.runtimes();
+    // Each target on each runtime, the runtimes of one target side by side.
+    let per_runtime: Vec<(Flavor, Vec<Target>)> = runtimes
+        .iter()
+        .map(|&runtime| (runtime, targets(&results.on(runtime))))
+        .collect();
     let _ = writeln!(out, "## Targets\n");
-    let _ = writeln!(out, "| target | verdict | figures |\n|---|---|---|");
-    for target in &targets {
-        let verdict = match target.verdict {
-            Verdict::Met => "met",
-            Verdict::NotMet => "**not met**",
-            Verdict::NotChecked => "not checked",
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {verdict} | {} |",
-            target.rule,
-            escape(&target.detail)
-        );
+    let _ = writeln!(
+        out,
+        "| target | runtime | verdict | figures |\n|---|---|---|---|"
+    );
+    let rules = per_runtime.first().map_or(0, |(_, targets)| targets.len());
+    for rule in 0..rules {
+        for (runtime, targets) in &per_runtime {
+            let target = &targets[rule];
+            let verdict = match target.verdict {
+                Verdict::Met => "met",
+                Verdict::NotMet => "**not met**",
+                Verdict::NotChecked => "not checked",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {verdict} | {} |",
+                target.rule,
+                runtime.name(),
+                escape(&target.detail)
+            );
+        }
     }
     let _ = writeln!(
         out,
-        "\nWhere two libzmq builds ran, a target compares against the better of the two.\n"
+        "\nOn each runtime a target sets purezmq on that runtime against the Rust peers on \
+         the same runtime and against libzmq. Where two libzmq builds ran, a target compares \
+         against the better of the two.\n"
     );
     let _ = writeln!(out, "## Results\n");
     for group in GROUPS {
-        group_table(&mut out, group, results);
+        group_table(&mut out, group, results, &runtimes);
     }
-    ratio_table(&mut out, results);
+    ratio_table(&mut out, results, &runtimes);
     let _ = writeln!(
         out,
         "## How to reproduce\n\n\
          ```sh\n\
-         cargo run --release -p purezmq-benches --bin compare            # everything, about 10–15 minutes\n\
+         cargo run --release -p purezmq-benches --bin compare            # everything, both runtimes, about 35 minutes\n\
          cargo run --release -p purezmq-benches --bin compare -- --quick # a smoke test, under a minute\n\
+         cargo run --release -p purezmq-benches --bin compare -- --runtime current # one runtime only\n\
          cargo run --release -p purezmq-benches --bin compare -- --filter push-pull/tcp --repeats 3\n\
          cargo run --release -p purezmq-benches --bin compare -- --filter proxy # the proxies, with their direct pairs\n\
          ZGUIDE_PYTHON=/path/to/zguide/examples/Python \\\n  \

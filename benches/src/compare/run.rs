@@ -8,7 +8,7 @@ use super::cases::{BROKER_BODY, Kind, LATENCY_SIZE};
 use super::majordomo::Dialect;
 use super::process::{Stats, Worker};
 use super::results::{Metric, Sample};
-use super::stacks::{Broker, Device, Pattern, Stack, Transport};
+use super::stacks::{Broker, Contender, Device, Flavor, Pattern, RUNTIME_ENV, Stack, Transport};
 
 /// How the runs are sized, and the environment of every worker.
 pub struct Runner {
@@ -24,6 +24,8 @@ pub struct Runner {
     pub warmup: usize,
     /// How long a broker run measures.
     pub brokered: Duration,
+    /// The tokio runtime of the run under way, for a Rust stack.
+    runtime: Option<Flavor>,
     next_ipc: usize,
 }
 
@@ -53,14 +55,31 @@ impl Runner {
             latency,
             warmup,
             brokered: latency * 2,
+            runtime: None,
             next_ipc: 0,
         }
     }
 
+    /// A worker playing `role` for `stack` on the run's runtime.
     fn spawn(&self, stack: Stack, role: &str, args: &[String]) -> Result<Worker, String> {
+        self.spawn_on(self.runtime, stack, role, args)
+    }
+
+    /// A worker playing `role` for `stack`, told to use `runtime` if it runs tokio.
+    fn spawn_on(
+        &self,
+        runtime: Option<Flavor>,
+        stack: Stack,
+        role: &str,
+        args: &[String],
+    ) -> Result<Worker, String> {
         let mut all = vec![role.to_owned(), format!("stack={}", stack.key())];
         all.extend_from_slice(args);
-        Worker::spawn(&format!("{stack} {role}"), &all, &self.env)
+        let mut env = self.env.clone();
+        if let Some(runtime) = runtime {
+            env.push((RUNTIME_ENV.to_owned(), runtime.name().to_owned()));
+        }
+        Worker::spawn(&format!("{stack} {role}"), &all, &env)
     }
 
     /// `transport=... [path=...]` for a binding worker; a fresh ipc path each time.
@@ -79,10 +98,17 @@ impl Runner {
         }
     }
 
-    /// Runs `kind` once with `stack`, sending `count` messages where the case
+    /// Runs `kind` once with `contender`, sending `count` messages where the case
     /// counts messages.
-    pub fn run(&mut self, kind: &Kind, stack: Stack, count: usize) -> Result<Sample, String> {
+    pub fn run(
+        &mut self,
+        kind: &Kind,
+        contender: Contender,
+        count: usize,
+    ) -> Result<Sample, String> {
         let deadline = Instant::now() + self.timeout;
+        let stack = contender.stack;
+        self.runtime = contender.runtime;
         match *kind {
             Kind::Throughput {
                 transport: Transport::Inproc,
@@ -320,7 +346,8 @@ impl Runner {
     }
 
     /// `stack`'s broker (or queue), one process of echo workers and one of
-    /// clients, all purezmq whatever the broker.
+    /// clients, all purezmq on a current-thread runtime whatever the broker and its
+    /// runtime, so that only the broker differs.
     fn brokered(
         &mut self,
         stack: Stack,
@@ -339,7 +366,8 @@ impl Runner {
             format!("workers={workers}"),
             dialect.clone(),
         ];
-        let mut serving = self.spawn(stack, "broker-workers", &worker_args)?;
+        let ends = Some(Flavor::CurrentThread);
+        let mut serving = self.spawn_on(ends, stack, "broker-workers", &worker_args)?;
         serving.expect("READY", &mut [&mut server], deadline)?;
         let client_args = [
             format!("endpoint={frontend}"),
@@ -349,7 +377,7 @@ impl Runner {
             format!("warmup={}", self.warmup),
             format!("duration_ms={}", self.brokered.as_millis()),
         ];
-        let mut asking = self.spawn(stack, "broker-clients", &client_args)?;
+        let mut asking = self.spawn_on(ends, stack, "broker-clients", &client_args)?;
         let result = asking.expect("RESULT", &mut [&mut server, &mut serving], deadline)?;
         let requests = result.number::<u64>("count")? as f64;
         let elapsed = result.number::<u64>("elapsed_ns")? as f64 / 1e9;

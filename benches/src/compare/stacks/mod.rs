@@ -2,8 +2,9 @@
 //!
 //! Every stack implements [`Roles`], one method per end of a case (the PULL that
 //! binds and times, the PUSH that connects and sends, ...), each set up the stack's
-//! natural way: a tokio runtime for the Rust stacks (see [`Flavor`]), a context with its
-//! default single I/O thread for libzmq. The worker ([`super::worker`]) picks the
+//! natural way: a tokio runtime for the Rust stacks (see [`Flavor`]; each is measured
+//! on both kinds, a [`Contender`] each), a context with its default single I/O
+//! thread for libzmq. The worker ([`super::worker`]) picks the
 //! stack and the role from its arguments and reports what the role returns.
 
 use std::fmt;
@@ -14,6 +15,7 @@ pub mod libzmq;
 pub mod omq;
 pub mod purezmq;
 pub mod raw;
+pub mod rzmq;
 pub mod zmqrs;
 
 /// A ZeroMQ implementation, or the raw-socket baseline.
@@ -29,6 +31,8 @@ pub enum Stack {
     ZmqRs,
     /// omq, the `omq-tokio` crate.
     Omq,
+    /// rzmq, the `rzmq` crate, on its plain tokio path (no io_uring).
+    Rzmq,
     /// The same ZMTP frames over plain tokio sockets: the limit for any stack.
     Raw,
     /// majortomo (PyPI), an MDP/0.2 broker in Python over pyzmq: the broker cases only.
@@ -40,12 +44,13 @@ pub enum Stack {
 
 impl Stack {
     /// Every stack, in report order.
-    pub const ALL: [Stack; 8] = [
+    pub const ALL: [Stack; 9] = [
         Stack::Purezmq,
         Stack::Libzmq,
         Stack::LibzmqPyzmq,
         Stack::ZmqRs,
         Stack::Omq,
+        Stack::Rzmq,
         Stack::Raw,
         Stack::Majortomo,
         Stack::ZguidePy,
@@ -59,6 +64,7 @@ impl Stack {
             Stack::LibzmqPyzmq => "libzmq-pyzmq",
             Stack::ZmqRs => "zmq.rs",
             Stack::Omq => "omq",
+            Stack::Rzmq => "rzmq",
             Stack::Raw => "raw",
             Stack::Majortomo => "majortomo",
             Stack::ZguidePy => "zguide-py",
@@ -78,6 +84,15 @@ impl Stack {
     /// One of the two libzmq builds.
     pub fn is_libzmq(self) -> bool {
         matches!(self, Stack::Libzmq | Stack::LibzmqPyzmq)
+    }
+
+    /// A stack written over tokio, measured on each [`Flavor`] of runtime (libzmq
+    /// and the Python brokers run their own threads).
+    pub fn on_tokio(self) -> bool {
+        matches!(
+            self,
+            Stack::Purezmq | Stack::ZmqRs | Stack::Omq | Stack::Rzmq | Stack::Raw
+        )
     }
 
     /// A ZeroMQ implementation (or the raw baseline), as opposed to a Python
@@ -368,6 +383,7 @@ pub fn roles(stack: Stack) -> Box<dyn Roles> {
         }
         Stack::ZmqRs => Box::new(zmqrs::ZmqRs),
         Stack::Omq => Box::new(omq::Omq),
+        Stack::Rzmq => Box::new(rzmq::Rzmq),
         Stack::Raw => Box::new(raw::Raw),
         Stack::Majortomo | Stack::ZguidePy => {
             Box::new(crate::compare::mdbrokers::PythonBroker(stack))
@@ -378,13 +394,10 @@ pub fn roles(stack: Stack) -> Box<dyn Roles> {
 /// The environment variable that tells a worker which tokio runtime to use.
 pub const RUNTIME_ENV: &str = "PUREZMQ_COMPARE_RUNTIME";
 
-/// How the Rust stacks (purezmq, zmq.rs, omq and the raw baseline alike) run tokio.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The tokio runtime a Rust stack (purezmq, zmq.rs, omq, rzmq and the raw baseline
+/// alike) runs on in a worker process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Flavor {
-    /// As many threads as the process has cores to itself: a current-thread runtime
-    /// where each end of a case is its own process (tcp, ipc), a multi-thread one
-    /// where both ends share a process (inproc).
-    Auto,
     /// One thread per process: the application and the sockets' tasks share it.
     CurrentThread,
     /// A worker per CPU, the application on the thread that called `block_on`.
@@ -392,54 +405,89 @@ pub enum Flavor {
 }
 
 impl Flavor {
-    /// The flavor named `name` (`auto`, `current` or `multi`).
+    /// Both, in report order.
+    pub const ALL: [Flavor; 2] = [Flavor::CurrentThread, Flavor::MultiThread];
+
+    /// The flavor named `name` (`current` or `multi`).
     pub fn parse(name: &str) -> Option<Flavor> {
         match name {
-            "auto" => Some(Flavor::Auto),
             "current" | "current-thread" => Some(Flavor::CurrentThread),
             "multi" | "multi-thread" => Some(Flavor::MultiThread),
             _ => None,
         }
     }
 
-    /// The name [`parse`](Self::parse) takes.
+    /// The name [`parse`](Self::parse) takes, and the tables show.
     pub fn name(self) -> &'static str {
         match self {
-            Flavor::Auto => "auto",
             Flavor::CurrentThread => "current",
             Flavor::MultiThread => "multi",
         }
     }
 
-    /// What a worker was told to use ([`Auto`](Flavor::Auto) when not told).
+    /// What a worker was told to use (current-thread when not told).
     pub fn from_env() -> Flavor {
         std::env::var(RUNTIME_ENV)
             .ok()
             .and_then(|name| Flavor::parse(&name))
-            .unwrap_or(Flavor::Auto)
+            .unwrap_or(Flavor::CurrentThread)
     }
 }
 
-/// The tokio runtime for a role whose process is one end of a case.
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    build(match Flavor::from_env() {
-        Flavor::Auto | Flavor::CurrentThread => Flavor::CurrentThread,
-        Flavor::MultiThread => Flavor::MultiThread,
-    })
+/// One column of the comparison: a stack, and for a Rust stack the tokio runtime
+/// it ran on (`None` for libzmq and the Python brokers, which have none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Contender {
+    /// The stack.
+    pub stack: Stack,
+    /// Its runtime, for a stack [on tokio](Stack::on_tokio).
+    pub runtime: Option<Flavor>,
 }
 
-/// The tokio runtime for a role whose process holds both ends (inproc).
-pub fn inproc_runtime() -> Result<tokio::runtime::Runtime, String> {
-    build(match Flavor::from_env() {
-        Flavor::Auto | Flavor::MultiThread => Flavor::MultiThread,
-        Flavor::CurrentThread => Flavor::CurrentThread,
-    })
+impl Contender {
+    /// `stack` on each of `runtimes` if it runs on tokio, else once.
+    pub fn all_of(stack: Stack, runtimes: &[Flavor]) -> Vec<Contender> {
+        if stack.on_tokio() {
+            runtimes
+                .iter()
+                .map(|&runtime| Contender {
+                    stack,
+                    runtime: Some(runtime),
+                })
+                .collect()
+        } else {
+            vec![Contender {
+                stack,
+                runtime: None,
+            }]
+        }
+    }
+
+    /// What the tables' runtime column says.
+    pub fn runtime_name(self) -> &'static str {
+        self.runtime.map_or("own threads", Flavor::name)
+    }
+}
+
+impl fmt::Display for Contender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.runtime {
+            Some(runtime) => write!(f, "{}/{}", self.stack, runtime.name()),
+            None => write!(f, "{}", self.stack),
+        }
+    }
+}
+
+/// The tokio runtime for a role, as the orchestrator chose it for the run
+/// ([`RUNTIME_ENV`]).
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    build(Flavor::from_env())
 }
 
 fn build(flavor: Flavor) -> Result<tokio::runtime::Runtime, String> {
     let mut builder = match flavor {
         Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        _ => tokio::runtime::Builder::new_multi_thread(),
+        Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
     };
     builder
         .enable_all()

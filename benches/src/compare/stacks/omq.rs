@@ -9,7 +9,7 @@ use omq_tokio::{Message, Options, Socket, SocketType};
 
 use super::{
     BYE, Bind, Broker, BrokerReady, Device, END, HELLO, MARKER_INTERVAL, Pattern, Ready, Roles,
-    SubReport, WARM_UP, check_size, inproc_runtime, next_peer_deadline, runtime,
+    SubReport, WARM_UP, check_size, next_peer_deadline, runtime,
 };
 use crate::compare::{control, measure};
 
@@ -90,7 +90,7 @@ impl Roles for Omq {
     }
 
     fn inproc(&self, size: usize, count: usize) -> Result<Duration, String> {
-        inproc_runtime()?.block_on(async {
+        runtime()?.block_on(async {
             let pull = Socket::new(SocketType::Pull, options());
             pull.bind("inproc://compare").await.map_err(text)?;
             let push = Socket::new(SocketType::Push, options());

@@ -1,7 +1,7 @@
 //! zmq.rs's roles: the `zeromq` crate's sockets on the tokio runtime
 //! [`runtime`] builds.
 //!
-//! zmq.rs has no inproc transport, no CURVE and no XPUB_NODROP (its PUB drops for
+//! zmq.rs 0.7 has no inproc transport, no CURVE and no XPUB_NODROP (its PUB drops for
 //! a subscriber whose queue is full, as ZMTP allows): those roles say so.
 
 use std::time::{Duration, Instant};
@@ -75,7 +75,7 @@ impl Roles for ZmqRs {
         ready: Ready,
     ) -> Result<Duration, String> {
         if curve {
-            return Err("zmq.rs 0.4 has no CURVE".to_owned());
+            return Err("zmq.rs 0.7 has no CURVE".to_owned());
         }
         runtime()?.block_on(async {
             let mut pull = zeromq::PullSocket::new();
@@ -100,7 +100,7 @@ impl Roles for ZmqRs {
         server_key: Option<&str>,
     ) -> Result<(), String> {
         if server_key.is_some() {
-            return Err("zmq.rs 0.4 has no CURVE".to_owned());
+            return Err("zmq.rs 0.7 has no CURVE".to_owned());
         }
         runtime()?.block_on(async {
             let mut push = zeromq::PushSocket::new();
@@ -119,7 +119,7 @@ impl Roles for ZmqRs {
     }
 
     fn inproc(&self, _size: usize, _count: usize) -> Result<Duration, String> {
-        Err("zmq.rs 0.4 has no inproc transport".to_owned())
+        Err("zmq.rs 0.7 has no inproc transport".to_owned())
     }
 
     fn publish(&self, bind: &Bind, size: usize, count: usize, ready: Ready) -> Result<(), String> {
@@ -310,8 +310,9 @@ impl Roles for ZmqRs {
 
     fn proxy(&self, _device: Device, _endpoint: &str, _ready: Ready) -> Result<(), String> {
         Err(
-            "no proxy: `zeromq::proxy` takes two sockets that both send and receive \
-             (ROUTER, DEALER), not PULL and PUSH, and zmq.rs has no XSUB or XPUB"
+            "no proxy for these pairs: `zeromq::proxy` takes two sockets that both send \
+             and receive (ROUTER, DEALER, XSUB, XPUB), not PULL and PUSH, and zmq.rs's \
+             XPUB, like its PUB, drops for a slow subscriber (no XPUB_NODROP)"
                 .to_owned(),
         )
     }
