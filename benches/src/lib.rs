@@ -5,8 +5,10 @@
 //! lines, so each pairs with libzmq's own tool on the other side. `compare` runs
 //! purezmq, libzmq, zmq.rs, omq and a raw-socket baseline side by side
 //! ([`compare`]). `httpbench` measures the HTTP gateway beside a plain axum
-//! handler ([`httpbench`]).
+//! handler ([`httpbench`]). `zmqapi` runs one program written for the `zmq` crate
+//! on libzmq and on purezmq-compat, its drop-in ([`zmqapi`]).
 
 pub mod compare;
 pub mod httpbench;
 pub mod perf;
+pub mod zmqapi;

@@ -293,12 +293,15 @@ async fn verbose_one_subscriber() {
         expect(&xpub, &[SUBSCRIBE_A]).await;
         sub.subscribe("B").unwrap();
         expect(&xpub, &[SUBSCRIBE_B]).await;
-        // A SUB sends a topic it holds already only once: nothing reaches the XPUB.
+        // The SUB sends the repeated subscription; the XPUB keeps it to itself.
         sub.subscribe("A").unwrap();
         nothing_before_marker(&xpub, &sub, "M1").await;
 
         xpub.set_options(|o| o.xpub_verbose = true).unwrap();
-        // An XSUB passes every subscribe upstream; verbose, the XPUB passes it on.
+        // Verbose, the XPUB passes the repeated subscription on.
+        sub.subscribe("A").unwrap();
+        expect(&xpub, &[SUBSCRIBE_A]).await;
+        // So it does an XSUB's, which passes every subscribe upstream.
         let xsub = socket(SocketType::XSub);
         xsub.connect(&endpoint).unwrap();
         send(&xsub, &[SUBSCRIBE_A]).await;
@@ -307,6 +310,29 @@ async fn verbose_one_subscriber() {
         send(&xpub, &["B"]).await;
         expect(&sub, &["A"]).await;
         expect(&sub, &["B"]).await;
+    }
+}
+
+/// As libzmq's SUB does, a SUB sends every subscribe, a repeated one too, and a
+/// cancel only when it removes the topic's last subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_sends_repeated_subscribe_and_last_cancel() {
+    for transport in ALL {
+        let xpub = socket_with(SocketType::XPub, |o| o.xpub_verbose = true);
+        let endpoint = bind(&xpub, transport, "xpub-sub-repeats");
+        let sub = socket(SocketType::Sub);
+        sub.connect(&endpoint).unwrap();
+        sub.subscribe("A").unwrap();
+        expect(&xpub, &[SUBSCRIBE_A]).await;
+        sub.subscribe("A").unwrap();
+        expect(&xpub, &[SUBSCRIBE_A]).await;
+        // The first cancel leaves one subscription to A: the SUB keeps it to itself.
+        sub.unsubscribe("A").unwrap();
+        nothing_before_marker(&xpub, &sub, "M1").await;
+        send(&xpub, &["A"]).await;
+        expect(&sub, &["A"]).await;
+        sub.unsubscribe("A").unwrap();
+        expect(&xpub, &[UNSUBSCRIBE_A]).await;
     }
 }
 

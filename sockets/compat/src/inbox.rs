@@ -108,10 +108,13 @@ impl Inbox {
         }
     }
 
-    /// The socket sent a message.
+    /// The socket sent a message. Only the watcher waits for that: without one, a
+    /// send pays nothing here (waking a `Notify` takes its lock).
     pub(crate) fn on_sent(&self) {
-        self.sent.notify_waiters();
-        self.ring();
+        if self.watched() {
+            self.sent.notify_waiters();
+            self.ring();
+        }
     }
 
     /// The `ZMQ_FD` descriptor, starting the watcher the first time.

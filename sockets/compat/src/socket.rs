@@ -49,6 +49,9 @@ pub(crate) struct State {
     /// REQ: a request was sent and its reply is not yet all read. REP: a request
     /// was read and not yet answered.
     in_exchange: bool,
+    /// The last receive found its message queued, without waiting: a stream (never
+    /// on REQ and REP).
+    streaming: bool,
     /// Options libzmq has that purezmq keeps for reading back only.
     pub(crate) extra: Extra,
 }
@@ -335,8 +338,20 @@ impl Socket {
                 None if self.inbox.watched() => self.recv_watched()?,
                 // A queued message needs no trip through the runtime.
                 None => match self.inner().try_recv().map_err(from_purezmq)? {
-                    Some(message) => message,
-                    None => self.block(self.inner().recv())?,
+                    Some(message) => {
+                        // A REQ's reply, a REP's next request, are a round trip
+                        // away however fast messages came before.
+                        state.streaming =
+                            !matches!(self.socket_type, SocketType::REQ | SocketType::REP);
+                        message
+                    }
+                    // Messages were arriving back to back: the next is likely a
+                    // moment away, which purezmq's `recv` spins briefly for.
+                    None if state.streaming => {
+                        state.streaming = false;
+                        self.block(self.inner().recv())?
+                    }
+                    None => self.recv_waiting()?,
                 },
             };
             if message.len() == 1 {
@@ -363,6 +378,32 @@ impl Socket {
         if matches!(self.socket_type, SocketType::REQ | SocketType::REP) {
             state.in_exchange = self.socket_type == SocketType::REP;
         }
+    }
+
+    /// A blocking receive that found nothing queued, and found nothing queued the
+    /// time before either: parks this thread until a message arrives, for at most
+    /// RCVTIMEO.
+    ///
+    /// purezmq's own `recv` spins a while before it parks, for callers whose
+    /// message may be a moment away on another thread. A caller that waited last
+    /// time too (a REQ waiting for its reply, a REP for the next request) would
+    /// spin in vain, taking the CPU from the I/O thread that delivers (on a busy
+    /// machine, delaying the very message waited for). `recv_batch` waits without
+    /// spinning.
+    fn recv_waiting(&self) -> Result<purezmq::Message> {
+        let timeout = self.inner().options().rcvtimeo;
+        let inner = self.inner();
+        let mut taken = VecDeque::new();
+        self.block(async {
+            let wait = inner.recv_batch(&mut taken, 1);
+            match timeout {
+                None => wait.await,
+                Some(limit) => tokio::time::timeout(limit, wait)
+                    .await
+                    .unwrap_or(Err(purezmq::Error::Timeout(limit))),
+            }
+        })?;
+        taken.pop_front().ok_or(Error::EAGAIN)
     }
 
     /// A blocking receive while the `get_fd` watcher takes messages off the socket:

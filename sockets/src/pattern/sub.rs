@@ -1,7 +1,9 @@
 //! SUB: messages fair-queued from every peer, kept only when their first frame
-//! starts with one of the socket's subscriptions. Subscribing sends `0x01 topic` to
-//! every connected peer (cancelling, `0x00 topic`); a peer that connects or
-//! reconnects is sent them all afresh. Sends nothing.
+//! starts with one of the socket's subscriptions. Every subscribe sends `0x01 topic`
+//! to every connected peer, a repeated one too (as libzmq does, so that an
+//! XPUB_VERBOSE sees it); a cancel sends `0x00 topic` only when it removes the
+//! topic's last subscription. A peer that connects or reconnects is sent every
+//! topic afresh, once. Sends nothing.
 
 use bytes::Bytes;
 use purezmq_zmtp::{Message, SocketType};
@@ -15,20 +17,21 @@ pub(crate) struct Sub {
     subscriptions: Subscriptions,
 }
 
-/// Changes `subscriptions` and tells every connected peer, when that changes the set
-/// (SUB and XSUB).
+/// Changes `subscriptions` and tells every connected peer (SUB and XSUB): of every
+/// subscribe, and of a cancel that removed the topic's last subscription.
 pub(super) fn change_subscription(
     subscriptions: &mut Subscriptions,
     cx: &Context<'_>,
     topic: &[u8],
     subscribe: bool,
 ) {
-    let changed = if subscribe {
-        subscriptions.subscribe(topic)
+    let tell = if subscribe {
+        subscriptions.subscribe(topic);
+        true
     } else {
         subscriptions.unsubscribe(topic)
     };
-    if changed {
+    if tell {
         let message = subscription_message(subscribe as u8, topic);
         for p in cx.peers.values().filter(|p| p.connected) {
             p.out.push(message.clone());
