@@ -5,8 +5,11 @@
 //! lines, so each pairs with libzmq's own tool on the other side. `compare` runs
 //! purezmq, libzmq, zmq.rs, omq and a raw-socket baseline side by side
 //! ([`compare`]). `httpbench` measures the HTTP gateway beside a plain axum
-//! handler ([`httpbench`]).
+//! handler ([`httpbench`]). `soak` runs long scenarios (churn, restarting peers,
+//! slow subscribers, HWM, CURVE handshakes) and fails when memory or open file
+//! descriptors grow ([`soak`]).
 
 pub mod compare;
 pub mod httpbench;
 pub mod perf;
+pub mod soak;
