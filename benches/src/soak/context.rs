@@ -49,8 +49,9 @@ impl Context {
     pub fn iteration(&self) {
         self.iterations.fetch_add(1, Ordering::Relaxed);
         if self.leak > 0 {
-            // Touched, so that it is resident, and never freed.
-            std::mem::forget(vec![0x5a_u8; self.leak]);
+            // Touched, so that it is resident, and never freed; `black_box` keeps the
+            // compiler from removing an allocation nothing reads.
+            std::hint::black_box(vec![0x5a_u8; self.leak].leak());
         }
     }
 

@@ -68,9 +68,9 @@ pub async fn run(ctx: &Context) -> Result<(), String> {
     });
 
     let next = AtomicU64::new(0);
-    let clients = || clients(ctx, &next, &endpoints, *server_keys.public(), &refused);
+    let one_loop = || clients(ctx, &next, &endpoints, *server_keys.public(), &refused);
     // One task, four loops: the handshakes' work runs in the connections' own tasks.
-    let outcomes = tokio::join!(clients(), clients(), clients(), clients());
+    let outcomes = tokio::join!(one_loop(), one_loop(), one_loop(), one_loop());
     let result = [outcomes.0, outcomes.1, outcomes.2, outcomes.3]
         .into_iter()
         .find(Result::is_err)
