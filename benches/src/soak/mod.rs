@@ -103,7 +103,7 @@ impl Scenario {
             }
             Scenario::Hwm => {
                 "PUSH blocked at SNDHWM against a PULL that stops and resumes; DEALER and ROUTER \
-                 both ways, the ROUTER dropping at its HWM (iteration: 1000 messages received)"
+                 both ways, the ROUTER dropping at its HWM (iteration: 100 messages received)"
             }
             Scenario::Curve => {
                 "CURVE clients connecting, one request each, closing; every tenth with a wrong \
