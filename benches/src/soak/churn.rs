@@ -113,7 +113,7 @@ async fn one_pair(
             .map_err(failed("connecting"))?;
     }
     exchange(ctx, &binder, &connecter).await?;
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         binder.close().await;
         connecter.close().await;
     } else {

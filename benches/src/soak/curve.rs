@@ -93,7 +93,7 @@ async fn clients(
         let n = next.fetch_add(1, Ordering::Relaxed);
         let endpoint = &endpoints[(n % 2) as usize];
         if n % FAILING_EVERY == FAILING_EVERY - 1 {
-            let (keys, key, how) = if (n / FAILING_EVERY) % 2 == 0 {
+            let (keys, key, how) = if (n / FAILING_EVERY).is_multiple_of(2) {
                 let impostor = *KeyPair::generate().public();
                 (KeyPair::generate(), impostor, "the wrong server key")
             } else {

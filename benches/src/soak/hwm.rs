@@ -152,7 +152,7 @@ async fn send_all(socket: Socket, to: Option<Bytes>, name: String) -> Result<(),
             .send(message)
             .await
             .map_err(|e| format!("{name}: sending: {e}"))?;
-        if sequence % 256 == 0 {
+        if sequence.is_multiple_of(256) {
             // A ROUTER dropping at its HWM never waits: let the others run.
             tokio::task::yield_now().await;
         }

@@ -74,7 +74,7 @@ pub async fn run(ctx: &Context) -> Result<(), String> {
             }
         }
         published += payloads.len() as u64;
-        if published % 1000 == 0 {
+        if published.is_multiple_of(1000) {
             ctx.iteration();
             // A publisher at full speed still lets its subscribers' tasks run.
             tokio::task::yield_now().await;
