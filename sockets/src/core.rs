@@ -371,6 +371,9 @@ impl Core {
             }
         }
         drop(state);
+        // Closing the pipes listed them with their readers; a closed socket takes
+        // none, and a listed pipe would keep the readiness it holds alive.
+        self.readiness.close();
         self.readiness.wake_all();
         others
     }

@@ -13,13 +13,29 @@ use tokio::sync::Notify;
 /// One per socket: the inbound pipes (`P`) that have gained messages, and the
 /// wake-ups for tasks blocked in `recv` or `send`.
 pub(crate) struct Readiness<P> {
-    ready: Mutex<Vec<Arc<P>>>,
+    ready: Mutex<Listed<P>>,
     /// Whether `ready` may be non-empty, so receivers skip its lock when it is not.
     pending: AtomicBool,
     /// Woken when an inbound pipe gains messages or a peer comes or goes.
     pub(crate) readable: Notify,
     /// Woken when an outbound pipe has room again or a peer comes or goes.
     pub(crate) writable: Notify,
+}
+
+/// The pipes listed, and whether the socket has closed.
+struct Listed<P> {
+    pipes: Vec<Arc<P>>,
+    /// Set by [`Readiness::close`]: nothing is listed any more.
+    closed: bool,
+}
+
+impl<P> Default for Listed<P> {
+    fn default() -> Self {
+        Listed {
+            pipes: Vec::new(),
+            closed: false,
+        }
+    }
 }
 
 impl<P> Default for Readiness<P> {
@@ -36,12 +52,23 @@ impl<P> Default for Readiness<P> {
 impl<P> Readiness<P> {
     /// Lists `pipe` as having messages and wakes a receiver.
     pub(crate) fn pipe_readable(&self, pipe: &Arc<P>) {
-        self.ready
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::clone(pipe));
+        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        if ready.closed {
+            return;
+        }
+        ready.pipes.push(Arc::clone(pipe));
         self.pending.store(true, Ordering::Release);
         self.readable.notify_one();
+    }
+
+    /// The socket has closed and will take no more pipes: forgets those listed and
+    /// lists none from now on. A listed pipe holds this readiness (it is the pipe's
+    /// reader end), so a pipe listed after the last receive, as closing a pipe lists
+    /// it, would otherwise keep itself and this readiness alive for ever.
+    pub(crate) fn close(&self) {
+        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        ready.closed = true;
+        ready.pipes.clear();
     }
 
     /// Wakes every task waiting to send.
@@ -64,8 +91,31 @@ impl<P> Readiness<P> {
             return;
         }
         let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        if !ready.is_empty() {
-            into.append(&mut ready);
+        if !ready.pipes.is_empty() {
+            into.append(&mut ready.pipes);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A closed readiness holds no pipe: those listed are let go, and later ones
+    /// are not taken, so nothing keeps a pipe (or, through it, the readiness) alive.
+    #[test]
+    fn a_closed_readiness_lets_its_pipes_go() {
+        let readiness = Readiness::<u32>::default();
+        let before = Arc::new(1);
+        let after = Arc::new(2);
+        readiness.pipe_readable(&before);
+        assert_eq!(Arc::strong_count(&before), 2, "listed while open");
+        readiness.close();
+        assert_eq!(Arc::strong_count(&before), 1, "let go at close");
+        readiness.pipe_readable(&after);
+        assert_eq!(Arc::strong_count(&after), 1, "not listed after close");
+        let mut taken = Vec::new();
+        readiness.take_ready(&mut taken);
+        assert!(taken.is_empty());
     }
 }

@@ -205,4 +205,6 @@ pub(crate) fn forget(core: &Arc<Core>) {
             !std::ptr::eq(w.connecter.as_ptr(), me) || (!discard && w.to_binder.len() > 0)
         });
     }
+    // A name nobody waits on any more, and that was never bound, is not kept.
+    registry.waiting.retain(|_, waiting| !waiting.is_empty());
 }
