@@ -264,7 +264,20 @@ impl Socket {
         }
         let size = message.size();
         // The fast path registers no waiter: try first, then register and try again.
-        match self.core().try_send(message) {
+        // A send that follows a receive (a request, a reply) writes to a lone tcp or
+        // ipc peer's connection itself when it is idle (see `direct`); one of a
+        // stream of sends leaves them to the engine, which writes them in batches.
+        let first = !self.core().sending.swap(true, Ordering::Relaxed);
+        let tried = if first {
+            self.core().try_send_direct(message).map(|link| {
+                if let Some(link) = link {
+                    link.flush_or_wake();
+                }
+            })
+        } else {
+            self.core().try_send(message)
+        };
+        match tried {
             Ok(()) => {
                 sent.fetch_add(size, Ordering::Relaxed);
                 return Ok(());
@@ -310,6 +323,7 @@ impl Socket {
     /// Cancel-safe: messages wait in the socket's queues, so dropping the future (say,
     /// under `tokio::time::timeout`) loses none.
     pub async fn recv(&self) -> Result<Message> {
+        self.core().sending.store(false, Ordering::Relaxed);
         if let Some(message) = self.core().try_recv()? {
             return Ok(message);
         }
@@ -342,12 +356,14 @@ impl Socket {
 
     /// Receives a message if one is queued.
     pub fn try_recv(&self) -> Result<Option<Message>> {
+        self.core().sending.store(false, Ordering::Relaxed);
         self.core().try_recv()
     }
 
     /// Moves up to `max` queued messages to the back of `into`, taking the socket's
     /// lock once; returns how many. Devices use it to move traffic in batches.
     pub fn try_recv_batch(&self, into: &mut VecDeque<Message>, max: usize) -> Result<usize> {
+        self.core().sending.store(false, Ordering::Relaxed);
         self.core().try_recv_batch(into, max)
     }
 
@@ -357,6 +373,7 @@ impl Socket {
     /// Like `zmq_poll`'s POLLIN, it is not bound by RCVTIMEO. Cancel-safe: messages
     /// are either in `into` or still in the socket.
     pub async fn recv_batch(&self, into: &mut VecDeque<Message>, max: usize) -> Result<usize> {
+        self.core().sending.store(false, Ordering::Relaxed);
         let taken = self.core().try_recv_batch(into, max)?;
         if taken > 0 || max == 0 {
             return Ok(taken);
