@@ -252,7 +252,7 @@ impl Core {
             }
         };
         let mut attached = attached;
-        link.set_out(&attached.out);
+        link.set_pipes(&attached.out, &attached.inp);
         if let Some(p) = state.peers.get_mut(&attached.peer) {
             p.link = Some(Arc::clone(link));
         }
@@ -406,6 +406,11 @@ impl Core {
             });
         }
         state.send(&self.readiness, message)
+    }
+
+    /// The connection `recv` may read from itself, if the socket has one stream peer.
+    pub(crate) fn direct_link(&self) -> Option<Arc<Link>> {
+        self.lock().direct.clone()
     }
 
     /// Sends now as [`try_send`](Self::try_send) does; when the socket has one

@@ -148,3 +148,51 @@ async fn a_request_sent_while_disconnected_goes_on_the_next_connection() {
     send(&rep, &["two"]).await;
     expect(&req, &["two"]).await;
 }
+
+/// A `recv` that reads from the connection itself takes the stream's read interest
+/// from the engine while it waits; once it is dropped (here by RCVTIMEO) the engine
+/// must read again, or the peer's PINGs would go unanswered and it would drop the
+/// connection after its heartbeat timeout.
+async fn the_engine_reads_again_after_a_dropped_recv() {
+    for transport in STREAMS {
+        let router = socket_with(SocketType::Router, |o| {
+            o.heartbeat_ivl = Some(std::time::Duration::from_millis(50));
+            o.heartbeat_timeout = Some(std::time::Duration::from_millis(400));
+        });
+        let mut router_monitor = router.monitor();
+        let endpoint = bind(&router, transport, "direct-dropped-recv");
+        let dealer = socket_with(SocketType::Dealer, |o| {
+            o.rcvtimeo = Some(std::time::Duration::from_millis(50));
+        });
+        dealer.connect(&endpoint).unwrap();
+        send(&dealer, &["hello"]).await;
+        let hello = recv(&router).await;
+        assert!(dealer.recv().await.is_err(), "nothing to receive yet");
+        // No recv pending now, for several heartbeat timeouts.
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let reply = [hello.frames()[0].clone(), Bytes::from_static(b"still here")];
+        router.send(Message::from_iter(reply)).await.unwrap();
+        expect(&dealer, &["still here"]).await;
+        while let Ok(Some(event)) = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            futures::StreamExt::next(&mut router_monitor),
+        )
+        .await
+        {
+            assert!(
+                !matches!(event.kind, EventKind::Disconnected),
+                "{transport:?}: the router lost the dealer: {event:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_engine_reads_again_after_a_dropped_recv_on_one_thread() {
+    the_engine_reads_again_after_a_dropped_recv().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_reads_again_after_a_dropped_recv_on_several_threads() {
+    the_engine_reads_again_after_a_dropped_recv().await;
+}

@@ -23,7 +23,6 @@
 //! in cache, drops it, and the next read reuses the receive buffer in place instead of
 //! allocating fresh pages.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,11 +31,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use purezmq_curve::CookieKeyring;
-use purezmq_zmtp::{AuthReply, Connection, Event, Message, PeerInfo, SocketType};
+use purezmq_zmtp::{AuthReply, Connection, Event, PeerInfo, SocketType};
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::direct::{Failure, Io, Link, Reader, Wire};
+use crate::direct::{Failure, Io, Link, READ_MAX, Wire};
 use crate::monitor::{EventKind, Monitors};
 use crate::options::Options;
 use crate::peer::{Attached, Refused};
@@ -47,11 +46,6 @@ mod mechanism;
 
 use mechanism::mechanism;
 
-/// The smallest and largest room the receive buffer makes before a read. A new
-/// connection starts small, so that idle ones cost little; each read that fills the
-/// room doubles it, and each that uses under a quarter of it halves it.
-const READ_MIN: usize = 8 * 1024;
-const READ_MAX: usize = 256 * 1024;
 /// Turns of the loop before the engine yields to other tasks.
 const BUDGET: usize = 64;
 /// Bytes read in one poll after which the engine yields to other tasks (one full
@@ -129,15 +123,12 @@ pub(crate) async fn run<H: Host>(
     );
     let subscriptions_as_commands =
         matches!(host.socket_type(), SocketType::Sub | SocketType::XSub);
-    let (reader, writer) = wire.into_split();
     let mut engine = Engine {
-        reader,
-        link: Arc::new(Link::new(writer, conn, subscriptions_as_commands)),
+        link: Arc::new(Link::new(wire, conn, subscriptions_as_commands, epoch)),
         host: Arc::clone(&host),
         epoch,
         peer_hint,
         attached: None,
-        inbox: VecDeque::new(),
         sleep: None,
         kill: Box::pin(kill.clone().cancelled_owned()),
         shutdown: Box::pin(host.shutdown().clone().cancelled_owned()),
@@ -152,19 +143,18 @@ pub(crate) async fn run<H: Host>(
         zap_identity: options.routing_id.clone(),
         peer_address,
         auth: None,
-        read_room: READ_MIN,
         pause: None,
     };
     let result = std::future::poll_fn(|cx| engine.poll(cx)).await;
     // From now on nobody writes for this connection: what is queued waits for the
     // next one (or is dropped with the peer).
-    engine.link.lock().retired = true;
+    engine.link.retire();
     if let Err(Failure::Zmtp(_)) = &result {
         // The codec may have queued an ERROR for the peer: give it a moment to go.
         let link = Arc::clone(&engine.link);
         let flush = std::future::poll_fn(|cx| {
             let mut io = link.lock();
-            match io.write(Some(cx)) {
+            match io.write(&link.wire, Some(cx)) {
                 Ok(_) if io.conn.send_buffer().is_empty() => Poll::Ready(()),
                 Ok(_) => Poll::Pending,
                 Err(_) => Poll::Ready(()),
@@ -172,6 +162,7 @@ pub(crate) async fn run<H: Host>(
         });
         let _ = tokio::time::timeout(ERROR_FLUSH, flush).await;
     }
+    engine.link.shut();
     let handshaken = engine.attached.is_some();
     match (&result, handshaken) {
         (Ok(()), _) => {}
@@ -224,17 +215,13 @@ pub(crate) async fn run<H: Host>(
 }
 
 struct Engine<H> {
-    /// The read half of the stream: only the engine reads.
-    reader: Reader,
-    /// The write half and the codec, shared with the socket's `send`.
+    /// The stream and the codec, shared with the socket's `send` and `recv`.
     link: Arc<Link>,
     host: Arc<H>,
     epoch: tokio::time::Instant,
     /// The peer a connect made or reserved for this connection.
     peer_hint: Option<u64>,
     attached: Option<Attached>,
-    /// Messages decoded from one read, for the inbound pipe.
-    inbox: VecDeque<Message>,
     /// The codec's next deadline and the timer armed for it; none once there is no
     /// deadline (after the handshake without heartbeats), so an idle connection
     /// holds no timer and is never woken by one.
@@ -256,8 +243,6 @@ struct Engine<H> {
     peer_address: String,
     /// The ZAP handler's answer, being computed.
     auth: Option<ZapFuture>,
-    /// How much room to make in the receive buffer before the next read.
-    read_room: usize,
     /// A yield in progress: the engine runs again once this is ready.
     pause: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
@@ -282,9 +267,13 @@ impl<H: Host> Engine<H> {
             self.pause = None;
         }
         let link = Arc::clone(&self.link);
+        link.set_engine_waker(cx.waker());
         let mut io = link.lock();
         if let Some(failure) = io.failure.take() {
             return Poll::Ready(Err(failure));
+        }
+        if io.eof {
+            return Poll::Ready(Ok(()));
         }
         let mut read = 0;
         for _ in 0..BUDGET {
@@ -292,7 +281,7 @@ impl<H: Host> Engine<H> {
                 break;
             }
             let mut progress = false;
-            progress |= io.write(Some(cx))?;
+            progress |= io.write(&link.wire, Some(cx))?;
             progress |= self.take_outbound(&mut io, cx)?;
             if let Some(until) = self.linger_until {
                 // A connect still holding messages finishes its handshake first.
@@ -309,7 +298,7 @@ impl<H: Host> Engine<H> {
                     return Poll::Ready(Ok(()));
                 }
             }
-            match self.read(&mut io, cx)? {
+            match self.read(&link.wire, &mut io, cx)? {
                 Poll::Ready(Some(n)) => {
                     read += n;
                     progress = true;
@@ -357,7 +346,12 @@ impl<H: Host> Engine<H> {
 
     /// Reads and decodes once: `Ready(Some(bytes read))`, or `Ready(None)` at the end
     /// of the stream.
-    fn read(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Result<Poll<Option<usize>>, Failure> {
+    fn read(
+        &mut self,
+        wire: &Wire,
+        io: &mut Io,
+        cx: &mut Context<'_>,
+    ) -> Result<Poll<Option<usize>>, Failure> {
         if let Some(attached) = &self.attached
             && attached.inp.is_full()
         {
@@ -366,22 +360,27 @@ impl<H: Host> Engine<H> {
                 return Ok(Poll::Pending);
             }
         }
+        let want = io.read_room();
         let buffer = io.conn.recv_buffer();
-        buffer.reserve(self.read_room);
+        buffer.reserve(want);
         let room = buffer.capacity() - buffer.len();
-        let n = match tokio_util::io::poll_read_buf(Pin::new(&mut self.reader), cx, buffer) {
-            Poll::Ready(Ok(n)) => n,
-            Poll::Ready(Err(e)) => return Err(e.into()),
-            Poll::Pending => return Ok(Poll::Pending),
+        let n = loop {
+            match wire.try_read(io.conn.recv_buffer()) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    match wire.poll_read_ready(cx) {
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(e)) => return Err(e.into()),
+                        Poll::Pending => return Ok(Poll::Pending),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
         };
         if n == 0 {
             return Ok(Poll::Ready(None));
         }
-        if n >= room.min(self.read_room) {
-            self.read_room = (self.read_room * 2).min(READ_MAX);
-        } else if n < self.read_room / 4 {
-            self.read_room = (self.read_room / 2).max(READ_MIN);
-        }
+        io.grow_or_shrink(n, room);
         let now = self.now();
         let processed = io.conn.process(now);
         // What was decoded before a violation still counts, as in libzmq: the
@@ -395,9 +394,9 @@ impl<H: Host> Engine<H> {
     fn drain_events(&mut self, io: &mut Io) -> Result<(), Failure> {
         while let Some(event) = io.conn.poll_event() {
             match event {
-                Event::Message(message) => self.inbox.push_back(message),
-                Event::Subscribe(topic) => self.inbox.push_back(subscription_message(1, &topic)),
-                Event::Cancel(topic) => self.inbox.push_back(subscription_message(0, &topic)),
+                Event::Message(message) => io.inbox.push_back(message),
+                Event::Subscribe(topic) => io.inbox.push_back(subscription_message(1, &topic)),
+                Event::Cancel(topic) => io.inbox.push_back(subscription_message(0, &topic)),
                 Event::HandshakeSucceeded(info) => {
                     let attached = self
                         .host
@@ -429,7 +428,7 @@ impl<H: Host> Engine<H> {
             }
         }
         if let Some(attached) = &self.attached {
-            attached.inp.push_batch(&mut self.inbox);
+            attached.inp.push_batch(&mut io.inbox);
         }
         Ok(())
     }

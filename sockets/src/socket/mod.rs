@@ -5,12 +5,14 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures::{Sink, Stream};
 use purezmq_zmtp::{Message, SocketType};
 
 use crate::core::Core;
+use crate::direct::ReadTurn;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, TrySendError};
 use crate::monitor::Monitor;
@@ -342,13 +344,35 @@ impl Socket {
         let timeout = self.core().lock().options.rcvtimeo;
         let readiness = Arc::clone(&self.core().readiness);
         let wait = async {
+            // With one tcp or ipc peer, read from its connection here rather than
+            // wait for its engine to (see `direct`); the turn hands the stream's
+            // read interest back to the engine when this future ends.
+            let mut turn: Option<ReadTurn> = None;
             loop {
                 let mut readable = pin!(readiness.readable.notified());
                 readable.as_mut().enable();
                 if let Some(message) = self.core().try_recv()? {
                     return Ok(message);
                 }
-                readable.await;
+                if turn.as_ref().is_some_and(|turn| turn.link.is_retired()) {
+                    // Its connection ended: let the link (and its stream) go.
+                    turn = None;
+                }
+                if turn.is_none() {
+                    turn = self.core().direct_link().map(|link| ReadTurn { link });
+                }
+                match &turn {
+                    Some(turn) => {
+                        std::future::poll_fn(|cx| {
+                            if readable.as_mut().poll(cx).is_ready() {
+                                return Poll::Ready(());
+                            }
+                            turn.link.poll_read(cx)
+                        })
+                        .await;
+                    }
+                    None => readable.await,
+                }
             }
         };
         with_timeout(timeout, wait).await
