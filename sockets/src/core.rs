@@ -9,7 +9,7 @@
 //! [`Context`] to route with.
 
 use std::collections::VecDeque;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use purezmq_zmtp::{Message, PeerInfo, SocketType};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::direct::Link;
 use crate::error::{Error, TrySendError};
 use crate::monitor::Monitors;
 use crate::options::Options;
@@ -48,6 +49,9 @@ pub(crate) struct Core {
     cookie_keys: std::sync::OnceLock<Arc<purezmq_curve::CookieKeyring>>,
     /// Payload bytes `send` has queued since it last yielded to the runtime.
     pub(crate) sent_since_yield: AtomicUsize,
+    /// Whether the socket's last call was a send: a send that follows another goes
+    /// through the engine, which writes a stream of messages in batches.
+    pub(crate) sending: AtomicBool,
 }
 
 /// An inproc peer's other end: the socket there and our peer id in it.
@@ -69,6 +73,9 @@ pub(crate) struct State {
     /// After close, with LINGER not zero: the pipes of connects that still hold
     /// messages, so that their connecters go on dialling and deliver them.
     lingering: PeerMap<(Arc<Pipe>, Arc<Pipe>)>,
+    /// The connection `send` may write to itself: set while the socket has exactly
+    /// one peer and that peer is served by a tcp or ipc connection.
+    direct: Option<Arc<Link>>,
 }
 
 impl Core {
@@ -90,6 +97,7 @@ impl Core {
                 lingering: PeerMap::default(),
                 connect_routing_ids: PeerMap::default(),
                 last_endpoint: String::new(),
+                direct: None,
             }),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -97,6 +105,7 @@ impl Core {
             zap_fallback,
             cookie_keys: std::sync::OnceLock::new(),
             sent_since_yield: AtomicUsize::new(0),
+            sending: AtomicBool::new(false),
         })
     }
 
@@ -138,6 +147,7 @@ impl Core {
                 connected: false,
                 handshakes: 0,
                 kill: None,
+                link: None,
             },
         );
         (peer, out, inp)
@@ -175,6 +185,7 @@ impl Core {
         info: &PeerInfo,
         fixed: Option<u64>,
         kill: &CancellationToken,
+        link: &Arc<Link>,
     ) -> Result<Attached, Refused> {
         let mut state = self.lock();
         if state.closed {
@@ -228,6 +239,7 @@ impl Core {
                         connected: true,
                         handshakes: 1,
                         kill: Some(kill.clone()),
+                        link: None,
                     },
                 );
                 Attached {
@@ -240,6 +252,11 @@ impl Core {
             }
         };
         let mut attached = attached;
+        link.set_pipes(&attached.out, &attached.inp);
+        if let Some(p) = state.peers.get_mut(&attached.peer) {
+            p.link = Some(Arc::clone(link));
+        }
+        state.refresh_direct();
         attached.replay = state.on_connected(&self.readiness, attached.peer);
         drop(state);
         self.readiness.wake_all();
@@ -248,9 +265,12 @@ impl Core {
 
     /// A connection of a peer made in advance ended; the peer stays for the next.
     pub(crate) fn stream_disconnected(&self, peer: u64) {
-        if let Some(p) = self.lock().peers.get_mut(&peer) {
+        let mut state = self.lock();
+        if let Some(p) = state.peers.get_mut(&peer) {
             p.connected = false;
+            p.link = None;
         }
+        state.refresh_direct();
     }
 
     /// Drops what a peer sent and the application has not received: on a local
@@ -308,6 +328,7 @@ impl Core {
                 connected: true,
                 handshakes: 1,
                 kill: None,
+                link: None,
             },
         );
         state.inproc.insert(peer, other);
@@ -388,6 +409,38 @@ impl Core {
             });
         }
         state.send(&self.readiness, message)
+    }
+
+    /// The connection `recv` may read from itself, if the socket has one stream peer.
+    pub(crate) fn direct_link(&self) -> Option<Arc<Link>> {
+        self.lock().direct.clone()
+    }
+
+    /// Sends now as [`try_send`](Self::try_send) does; when the socket has one
+    /// stream peer, queues the message without waking its engine and returns the
+    /// connection, for the caller to write it with
+    /// [`Link::flush_or_wake`] once this lock is released.
+    pub(crate) fn try_send_direct(
+        &self,
+        message: Message,
+    ) -> Result<Option<Arc<Link>>, TrySendError> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(TrySendError {
+                error: Error::Closed,
+                message,
+            });
+        }
+        let Some(link) = state.direct.clone() else {
+            return state.send(&self.readiness, message).map(|()| None);
+        };
+        let Some(out) = link.out() else {
+            return state.send(&self.readiness, message).map(|()| None);
+        };
+        out.set_quiet(true);
+        let sent = state.send(&self.readiness, message);
+        out.set_quiet(false);
+        sent.map(|()| Some(link))
     }
 
     /// Receives now if a message is queued.
@@ -491,13 +544,24 @@ impl State {
     fn insert_peer(&mut self, id: u64, peer: Peer) {
         self.pattern.attach(id, &peer);
         self.peers.insert(id, peer);
+        self.refresh_direct();
     }
 
     /// Removes a peer; returns it and its inproc link.
     fn remove_peer(&mut self, id: u64) -> Option<(Peer, Option<InprocLink>)> {
         let peer = self.peers.remove(&id)?;
         self.pattern.detach(id, &peer, &self.options);
+        self.refresh_direct();
         Some((peer, self.inproc.remove(&id)))
+    }
+
+    /// Sets the connection `send` may write to itself: that of the one peer, when
+    /// there is one peer and a tcp or ipc connection serves it.
+    fn refresh_direct(&mut self) {
+        self.direct = match self.peers.len() {
+            1 => self.peers.values().next().and_then(|p| p.link.clone()),
+            _ => None,
+        };
     }
 
     /// Picks the routing id of a new peer: for a ROUTER, the one it asked for if free

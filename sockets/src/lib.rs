@@ -32,6 +32,7 @@
 pub mod auth;
 pub mod blocking;
 mod core;
+mod direct;
 pub mod endpoint;
 mod engine;
 mod error;

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
+use crate::direct::Link;
 use crate::pipe::Pipe;
 
 /// Peer ids are unique in the process, so an inproc pipe can name its peer in
@@ -64,6 +65,9 @@ pub(crate) struct Peer {
     pub(crate) handshakes: u32,
     /// Stops the engine serving this peer, if the socket may need to.
     pub(crate) kill: Option<CancellationToken>,
+    /// The connection now serving this peer (tcp or ipc), which the socket may
+    /// write to directly.
+    pub(crate) link: Option<Arc<Link>>,
 }
 
 /// What a stream engine gets back when its handshake completes.

@@ -77,6 +77,10 @@ pub(crate) struct Pipe {
     /// Whether the reading socket holds this pipe in its fair-queue rotation. Only
     /// the reading socket touches it, under its own lock.
     pub(crate) in_rotation: AtomicBool,
+    /// Set by the writing socket, under its lock, while it pushes a message it will
+    /// write to the connection itself (the direct path): the push does not wake the
+    /// reading engine, and the writer wakes it only if it cannot write.
+    quiet: AtomicBool,
     /// The peer this pipe belongs to, in the reading or writing socket.
     pub(crate) peer: u64,
     /// For a ROUTER's inbound pipe: the routing id of the peer it comes from.
@@ -107,6 +111,7 @@ impl Pipe {
             closed: AtomicBool::new(false),
             discarding: AtomicBool::new(false),
             in_rotation: AtomicBool::new(false),
+            quiet: AtomicBool::new(false),
             peer,
         })
     }
@@ -181,9 +186,16 @@ impl Pipe {
             self.len.fetch_add(1, Ordering::AcqRel);
             was_empty
         };
-        if was_empty {
+        if was_empty && !self.quiet.load(Ordering::Relaxed) {
             self.wake_reader();
         }
+    }
+
+    /// While `quiet`, pushes do not wake the reader: the writer takes over doing so
+    /// (see [`crate::direct::Link::flush_or_wake`]). Only the writing socket calls
+    /// this, under its lock, so no other push sees the flag.
+    pub(crate) fn set_quiet(&self, quiet: bool) {
+        self.quiet.store(quiet, Ordering::Relaxed);
     }
 
     /// Writes every message of `batch`, leaving it empty.
@@ -307,7 +319,8 @@ impl Pipe {
         !self.lock().is_empty()
     }
 
-    fn wake_reader(self: &Arc<Self>) {
+    /// Wakes the reader, as a push to an empty pipe does.
+    pub(crate) fn wake_reader(self: &Arc<Self>) {
         match &self.reader {
             End::Task(waker) => waker.wake(),
             End::Socket(slot) => {

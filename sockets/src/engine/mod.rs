@@ -12,6 +12,10 @@
 //! takes no more from the outbound pipe while a lot of encoded data waits for the
 //! socket, so memory stays bounded on both sides.
 //!
+//! The wire and the codec live in a [`Link`] that the socket's callers may drive too
+//! (the direct path, see [`direct`](crate::direct)): the engine holds its lock for
+//! each poll, and acts first on a failure a caller met while writing.
+//!
 //! After [`READ_YIELD`] bytes read in one poll, or [`BUDGET`] turns, the engine yields
 //! through tokio's deferred wake-up (`yield_now`) rather than waking itself. That lets
 //! a single-threaded runtime poll the application's future, which `block_on` polls
@@ -19,9 +23,7 @@
 //! in cache, drops it, and the next read reuses the receive buffer in place instead of
 //! allocating fresh pages.
 
-use std::collections::VecDeque;
 use std::future::Future;
-use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -29,11 +31,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use purezmq_curve::CookieKeyring;
-use purezmq_zmtp::{AuthReply, Connection, Event, Message, PeerInfo, SocketType};
-use tokio::io::{AsyncRead, AsyncWrite};
+use purezmq_zmtp::{AuthReply, Connection, Event, PeerInfo, SocketType};
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use crate::direct::{Failure, Io, Link, READ_MAX, Wire};
 use crate::monitor::{EventKind, Monitors};
 use crate::options::Options;
 use crate::peer::{Attached, Refused};
@@ -44,14 +46,6 @@ mod mechanism;
 
 use mechanism::mechanism;
 
-/// Encoded data waiting for the socket beyond which the engine takes no more
-/// messages from the outbound pipe.
-const SEND_BUFFER_HIGH: usize = 256 * 1024;
-/// The smallest and largest room the receive buffer makes before a read. A new
-/// connection starts small, so that idle ones cost little; each read that fills the
-/// room doubles it, and each that uses under a quarter of it halves it.
-const READ_MIN: usize = 8 * 1024;
-const READ_MAX: usize = 256 * 1024;
 /// Turns of the loop before the engine yields to other tasks.
 const BUDGET: usize = 64;
 /// Bytes read in one poll after which the engine yields to other tasks (one full
@@ -59,12 +53,6 @@ const BUDGET: usize = 64;
 const READ_YIELD: usize = READ_MAX;
 /// How long a failing connection may take to send its ERROR.
 const ERROR_FLUSH: Duration = Duration::from_millis(500);
-/// Chunks per vectored write.
-const IOV_MAX: usize = 64;
-
-/// A stream the engine can drive.
-pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
 
 /// How an engine ended.
 pub(crate) struct Outcome {
@@ -91,12 +79,14 @@ pub(crate) trait Host: Send + Sync + 'static {
     /// Where connection events go.
     fn monitors(&self) -> &Monitors;
     /// The handshake completed: the pipes to serve, or why the socket refuses the
-    /// peer. `fixed` is the peer a connect made or reserved.
+    /// peer. `fixed` is the peer a connect made or reserved; `link` is the
+    /// connection, which the socket's callers may write to from then on.
     fn attach_stream(
         &self,
         info: &PeerInfo,
         fixed: Option<u64>,
         kill: &CancellationToken,
+        link: &Arc<Link>,
     ) -> Result<Attached, Refused>;
     /// The connection of a peer that outlives it ended.
     fn stream_disconnected(&self, peer: u64);
@@ -109,7 +99,7 @@ pub(crate) trait Host: Send + Sync + 'static {
 
 /// Runs one connection to its end and reports it on the monitor.
 pub(crate) async fn run<H: Host>(
-    stream: impl Stream,
+    wire: Wire,
     host: Arc<H>,
     endpoint: String,
     peer_address: String,
@@ -131,22 +121,21 @@ pub(crate) async fn run<H: Host>(
         mechanism(&options, zap.is_some(), &*host),
         purezmq_zmtp::Instant::ZERO,
     );
+    let subscriptions_as_commands =
+        matches!(host.socket_type(), SocketType::Sub | SocketType::XSub);
     let mut engine = Engine {
-        stream,
-        conn,
+        link: Arc::new(Link::new(wire, conn, subscriptions_as_commands, epoch)),
         host: Arc::clone(&host),
         epoch,
         peer_hint,
         attached: None,
-        inbox: VecDeque::new(),
-        outbox: VecDeque::new(),
         sleep: None,
         kill: Box::pin(kill.clone().cancelled_owned()),
         shutdown: Box::pin(host.shutdown().clone().cancelled_owned()),
         linger: options.linger,
         linger_until: None,
         linger_sleep: None,
-        subscriptions_as_commands: matches!(host.socket_type(), SocketType::Sub | SocketType::XSub),
+        subscriptions_as_commands,
         kill_token: kill,
         endpoint: endpoint.clone(),
         zap,
@@ -154,19 +143,26 @@ pub(crate) async fn run<H: Host>(
         zap_identity: options.routing_id.clone(),
         peer_address,
         auth: None,
-        read_room: READ_MIN,
         pause: None,
     };
     let result = std::future::poll_fn(|cx| engine.poll(cx)).await;
+    // From now on nobody writes for this connection: what is queued waits for the
+    // next one (or is dropped with the peer).
+    engine.link.retire();
     if let Err(Failure::Zmtp(_)) = &result {
         // The codec may have queued an ERROR for the peer: give it a moment to go.
-        let flush = std::future::poll_fn(|cx| match engine.flush(cx) {
-            Ok(_) if engine.conn.send_buffer().is_empty() => Poll::Ready(()),
-            Ok(_) => Poll::Pending,
-            Err(_) => Poll::Ready(()),
+        let link = Arc::clone(&engine.link);
+        let flush = std::future::poll_fn(|cx| {
+            let mut io = link.lock();
+            match io.write(&link.wire, Some(cx)) {
+                Ok(_) if io.conn.send_buffer().is_empty() => Poll::Ready(()),
+                Ok(_) => Poll::Pending,
+                Err(_) => Poll::Ready(()),
+            }
         });
         let _ = tokio::time::timeout(ERROR_FLUSH, flush).await;
     }
+    engine.link.shut();
     let handshaken = engine.attached.is_some();
     match (&result, handshaken) {
         (Ok(()), _) => {}
@@ -218,36 +214,14 @@ pub(crate) async fn run<H: Host>(
     Outcome { handshaken }
 }
 
-enum Failure {
-    Zmtp(purezmq_zmtp::Error),
-    Io(io::Error),
-    Refused(String),
-}
-
-impl From<purezmq_zmtp::Error> for Failure {
-    fn from(e: purezmq_zmtp::Error) -> Failure {
-        Failure::Zmtp(e)
-    }
-}
-
-impl From<io::Error> for Failure {
-    fn from(e: io::Error) -> Failure {
-        Failure::Io(e)
-    }
-}
-
-struct Engine<S, H> {
-    stream: S,
-    conn: Connection,
+struct Engine<H> {
+    /// The stream and the codec, shared with the socket's `send` and `recv`.
+    link: Arc<Link>,
     host: Arc<H>,
     epoch: tokio::time::Instant,
     /// The peer a connect made or reserved for this connection.
     peer_hint: Option<u64>,
     attached: Option<Attached>,
-    /// Messages decoded from one read, for the inbound pipe.
-    inbox: VecDeque<Message>,
-    /// Messages taken from the outbound pipe, to encode.
-    outbox: VecDeque<Message>,
     /// The codec's next deadline and the timer armed for it; none once there is no
     /// deadline (after the handshake without heartbeats), so an idle connection
     /// holds no timer and is never woken by one.
@@ -269,13 +243,11 @@ struct Engine<S, H> {
     peer_address: String,
     /// The ZAP handler's answer, being computed.
     auth: Option<ZapFuture>,
-    /// How much room to make in the receive buffer before the next read.
-    read_room: usize,
     /// A yield in progress: the engine runs again once this is ready.
     pause: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
-impl<S: Stream, H: Host> Engine<S, H> {
+impl<H: Host> Engine<H> {
     fn now(&self) -> purezmq_zmtp::Instant {
         purezmq_zmtp::Instant::from_elapsed(self.epoch.elapsed())
     }
@@ -294,18 +266,27 @@ impl<S: Stream, H: Host> Engine<S, H> {
             }
             self.pause = None;
         }
+        let link = Arc::clone(&self.link);
+        link.set_engine_waker(cx.waker());
+        let mut io = link.lock();
+        if let Some(failure) = io.failure.take() {
+            return Poll::Ready(Err(failure));
+        }
+        if io.eof {
+            return Poll::Ready(Ok(()));
+        }
         let mut read = 0;
         for _ in 0..BUDGET {
             if read >= READ_YIELD {
                 break;
             }
             let mut progress = false;
-            progress |= self.flush(cx)?;
-            progress |= self.take_outbound(cx)?;
+            progress |= io.write(&link.wire, Some(cx))?;
+            progress |= self.take_outbound(&mut io, cx)?;
             if let Some(until) = self.linger_until {
                 // A connect still holding messages finishes its handshake first.
                 let done = match &self.attached {
-                    Some(_) => self.is_flushed(),
+                    Some(_) => self.is_flushed(&mut io),
                     None => !self.host.lingers(self.peer_hint),
                 };
                 if done {
@@ -317,7 +298,7 @@ impl<S: Stream, H: Host> Engine<S, H> {
                     return Poll::Ready(Ok(()));
                 }
             }
-            match self.read(cx)? {
+            match self.read(&link.wire, &mut io, cx)? {
                 Poll::Ready(Some(n)) => {
                     read += n;
                     progress = true;
@@ -325,8 +306,8 @@ impl<S: Stream, H: Host> Engine<S, H> {
                 Poll::Ready(None) => return Poll::Ready(Ok(())),
                 Poll::Pending => {}
             }
-            progress |= self.timers(cx)?;
-            progress |= self.authenticate(cx)?;
+            progress |= self.timers(&mut io, cx)?;
+            progress |= self.authenticate(&mut io, cx)?;
             if !progress {
                 if let Some(Some(at)) = self.linger_until {
                     let sleep = self
@@ -339,6 +320,7 @@ impl<S: Stream, H: Host> Engine<S, H> {
                 return Poll::Pending;
             }
         }
+        drop(io);
         // Yield with a deferred wake-up, so the runtime polls the application first.
         let mut pause: Pin<Box<dyn Future<Output = ()> + Send>> =
             Box::pin(tokio::task::yield_now());
@@ -349,71 +331,27 @@ impl<S: Stream, H: Host> Engine<S, H> {
         Poll::Pending
     }
 
-    fn is_flushed(&mut self) -> bool {
-        self.conn.send_buffer().is_empty()
-            && self.outbox.is_empty()
-            && self.attached.as_ref().is_none_or(|a| a.out.len() == 0)
-    }
-
-    /// Writes encoded data; returns whether any was written.
-    fn flush(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
-        let mut wrote = false;
-        loop {
-            let buffer = self.conn.send_buffer();
-            if buffer.is_empty() {
-                return Ok(wrote);
-            }
-            let mut parts: [&[u8]; IOV_MAX] = [&[]; IOV_MAX];
-            let n = buffer.chunks(&mut parts);
-            let slices: [IoSlice<'_>; IOV_MAX] = std::array::from_fn(|i| IoSlice::new(parts[i]));
-            match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..n]) {
-                Poll::Ready(Ok(0)) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
-                Poll::Ready(Ok(written)) => {
-                    self.conn.send_buffer().advance(written);
-                    wrote = true;
-                }
-                Poll::Ready(Err(e)) => return Err(e.into()),
-                Poll::Pending => return Ok(wrote),
-            }
-        }
+    fn is_flushed(&self, io: &mut Io) -> bool {
+        io.conn.send_buffer().is_empty() && self.attached.as_ref().is_none_or(|a| a.out.len() == 0)
     }
 
     /// Encodes what the outbound pipe holds; returns whether there was any.
-    fn take_outbound(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
+    fn take_outbound(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Result<bool, Failure> {
         let Some(attached) = &self.attached else {
             return Ok(false);
         };
-        if self.conn.send_buffer().len() >= SEND_BUFFER_HIGH {
-            return Ok(false);
-        }
         attached.out.register_reader(cx.waker());
-        let n = attached.out.take_all(&mut self.outbox);
-        if n == 0 {
-            return Ok(false);
-        }
-        attached.out.consumed(n);
-        for message in self.outbox.drain(..) {
-            let frames = message.frames();
-            if self.subscriptions_as_commands
-                && frames.len() == 1
-                && let Some(&flag @ (0 | 1)) = frames[0].first()
-            {
-                let topic = &frames[0][1..];
-                if flag == 1 {
-                    self.conn.subscribe(topic)?;
-                } else {
-                    self.conn.cancel(topic)?;
-                }
-                continue;
-            }
-            self.conn.send(&message)?;
-        }
-        Ok(true)
+        Ok(io.encode_outbound(&attached.out, self.subscriptions_as_commands)?)
     }
 
     /// Reads and decodes once: `Ready(Some(bytes read))`, or `Ready(None)` at the end
     /// of the stream.
-    fn read(&mut self, cx: &mut Context<'_>) -> Result<Poll<Option<usize>>, Failure> {
+    fn read(
+        &mut self,
+        wire: &Wire,
+        io: &mut Io,
+        cx: &mut Context<'_>,
+    ) -> Result<Poll<Option<usize>>, Failure> {
         if let Some(attached) = &self.attached
             && attached.inp.is_full()
         {
@@ -422,44 +360,50 @@ impl<S: Stream, H: Host> Engine<S, H> {
                 return Ok(Poll::Pending);
             }
         }
-        let buffer = self.conn.recv_buffer();
-        buffer.reserve(self.read_room);
+        let want = io.read_room();
+        let buffer = io.conn.recv_buffer();
+        buffer.reserve(want);
         let room = buffer.capacity() - buffer.len();
-        match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, buffer) {
-            Poll::Ready(Ok(0)) => Ok(Poll::Ready(None)),
-            Poll::Ready(Ok(n)) => {
-                if n >= room.min(self.read_room) {
-                    self.read_room = (self.read_room * 2).min(READ_MAX);
-                } else if n < self.read_room / 4 {
-                    self.read_room = (self.read_room / 2).max(READ_MIN);
+        let n = loop {
+            match wire.try_read(io.conn.recv_buffer()) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    match wire.poll_read_ready(cx) {
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(e)) => return Err(e.into()),
+                        Poll::Pending => return Ok(Poll::Pending),
+                    }
                 }
-                let now = self.now();
-                let processed = self.conn.process(now);
-                // What was decoded before a violation still counts, as in libzmq:
-                // the handshake (so the failure is reported as after it) and the
-                // messages before the bad frame.
-                self.drain_events()?;
-                processed?;
-                Ok(Poll::Ready(Some(n)))
+                Err(e) => return Err(e.into()),
             }
-            Poll::Ready(Err(e)) => Err(e.into()),
-            Poll::Pending => Ok(Poll::Pending),
+        };
+        if n == 0 {
+            return Ok(Poll::Ready(None));
         }
+        io.grow_or_shrink(n, room);
+        let now = self.now();
+        let processed = io.conn.process(now);
+        // What was decoded before a violation still counts, as in libzmq: the
+        // handshake (so the failure is reported as after it) and the messages before
+        // the bad frame.
+        self.drain_events(io)?;
+        processed?;
+        Ok(Poll::Ready(Some(n)))
     }
 
-    fn drain_events(&mut self) -> Result<(), Failure> {
-        while let Some(event) = self.conn.poll_event() {
+    fn drain_events(&mut self, io: &mut Io) -> Result<(), Failure> {
+        while let Some(event) = io.conn.poll_event() {
             match event {
-                Event::Message(message) => self.inbox.push_back(message),
-                Event::Subscribe(topic) => self.inbox.push_back(subscription_message(1, &topic)),
-                Event::Cancel(topic) => self.inbox.push_back(subscription_message(0, &topic)),
+                Event::Message(message) => io.inbox.push_back(message),
+                Event::Subscribe(topic) => io.inbox.push_back(subscription_message(1, &topic)),
+                Event::Cancel(topic) => io.inbox.push_back(subscription_message(0, &topic)),
                 Event::HandshakeSucceeded(info) => {
                     let attached = self
                         .host
-                        .attach_stream(&info, self.peer_hint, &self.kill_token)
+                        .attach_stream(&info, self.peer_hint, &self.kill_token, &self.link)
                         .map_err(|why| Failure::Refused(why.to_string()))?;
                     for topic in &attached.replay {
-                        self.conn.subscribe(topic)?;
+                        io.conn.subscribe(topic)?;
                     }
                     self.attached = Some(attached);
                     self.host
@@ -478,19 +422,19 @@ impl<S: Stream, H: Host> Engine<S, H> {
                     }
                     None => {
                         let now = self.now();
-                        self.conn.auth_reply(AuthReply::accept(Bytes::new()), now)?;
+                        io.conn.auth_reply(AuthReply::accept(Bytes::new()), now)?;
                     }
                 },
             }
         }
         if let Some(attached) = &self.attached {
-            attached.inp.push_batch(&mut self.inbox);
+            attached.inp.push_batch(&mut io.inbox);
         }
         Ok(())
     }
 
     /// Passes the ZAP handler's answer to the handshake once it is there.
-    fn authenticate(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
+    fn authenticate(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Result<bool, Failure> {
         let Some(pending) = &mut self.auth else {
             return Ok(false);
         };
@@ -499,13 +443,13 @@ impl<S: Stream, H: Host> Engine<S, H> {
         };
         self.auth = None;
         let now = self.now();
-        self.conn.auth_reply(reply, now)?;
-        self.drain_events()?;
+        io.conn.auth_reply(reply, now)?;
+        self.drain_events(io)?;
         Ok(true)
     }
 
-    fn timers(&mut self, cx: &mut Context<'_>) -> Result<bool, Failure> {
-        let Some(at) = self.conn.poll_timeout() else {
+    fn timers(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Result<bool, Failure> {
+        let Some(at) = io.conn.poll_timeout() else {
             self.sleep = None;
             return Ok(false);
         };
@@ -522,7 +466,7 @@ impl<S: Stream, H: Host> Engine<S, H> {
         }
         self.sleep = None;
         let now = self.now();
-        self.conn.handle_timeout(now)?;
+        io.conn.handle_timeout(now)?;
         Ok(true)
     }
 }

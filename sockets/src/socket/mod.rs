@@ -5,12 +5,14 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures::{Sink, Stream};
 use purezmq_zmtp::{Message, SocketType};
 
 use crate::core::Core;
+use crate::direct::ReadTurn;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, TrySendError};
 use crate::monitor::Monitor;
@@ -264,7 +266,20 @@ impl Socket {
         }
         let size = message.size();
         // The fast path registers no waiter: try first, then register and try again.
-        match self.core().try_send(message) {
+        // A send that follows a receive (a request, a reply) writes to a lone tcp or
+        // ipc peer's connection itself when it is idle (see `direct`); one of a
+        // stream of sends leaves them to the engine, which writes them in batches.
+        let first = !self.core().sending.swap(true, Ordering::Relaxed);
+        let tried = if first {
+            self.core().try_send_direct(message).map(|link| {
+                if let Some(link) = link {
+                    link.flush_or_wake();
+                }
+            })
+        } else {
+            self.core().try_send(message)
+        };
+        match tried {
             Ok(()) => {
                 sent.fetch_add(size, Ordering::Relaxed);
                 return Ok(());
@@ -310,6 +325,7 @@ impl Socket {
     /// Cancel-safe: messages wait in the socket's queues, so dropping the future (say,
     /// under `tokio::time::timeout`) loses none.
     pub async fn recv(&self) -> Result<Message> {
+        self.core().sending.store(false, Ordering::Relaxed);
         if let Some(message) = self.core().try_recv()? {
             return Ok(message);
         }
@@ -328,13 +344,35 @@ impl Socket {
         let timeout = self.core().lock().options.rcvtimeo;
         let readiness = Arc::clone(&self.core().readiness);
         let wait = async {
+            // With one tcp or ipc peer, read from its connection here rather than
+            // wait for its engine to (see `direct`); the turn hands the stream's
+            // read interest back to the engine when this future ends.
+            let mut turn: Option<ReadTurn> = None;
             loop {
                 let mut readable = pin!(readiness.readable.notified());
                 readable.as_mut().enable();
                 if let Some(message) = self.core().try_recv()? {
                     return Ok(message);
                 }
-                readable.await;
+                if turn.as_ref().is_some_and(|turn| turn.link.is_retired()) {
+                    // Its connection ended: let the link (and its stream) go.
+                    turn = None;
+                }
+                if turn.is_none() {
+                    turn = self.core().direct_link().map(|link| ReadTurn { link });
+                }
+                match &turn {
+                    Some(turn) => {
+                        std::future::poll_fn(|cx| {
+                            if readable.as_mut().poll(cx).is_ready() {
+                                return Poll::Ready(());
+                            }
+                            turn.link.poll_read(cx)
+                        })
+                        .await;
+                    }
+                    None => readable.await,
+                }
             }
         };
         with_timeout(timeout, wait).await
@@ -342,12 +380,14 @@ impl Socket {
 
     /// Receives a message if one is queued.
     pub fn try_recv(&self) -> Result<Option<Message>> {
+        self.core().sending.store(false, Ordering::Relaxed);
         self.core().try_recv()
     }
 
     /// Moves up to `max` queued messages to the back of `into`, taking the socket's
     /// lock once; returns how many. Devices use it to move traffic in batches.
     pub fn try_recv_batch(&self, into: &mut VecDeque<Message>, max: usize) -> Result<usize> {
+        self.core().sending.store(false, Ordering::Relaxed);
         self.core().try_recv_batch(into, max)
     }
 
@@ -357,6 +397,7 @@ impl Socket {
     /// Like `zmq_poll`'s POLLIN, it is not bound by RCVTIMEO. Cancel-safe: messages
     /// are either in `into` or still in the socket.
     pub async fn recv_batch(&self, into: &mut VecDeque<Message>, max: usize) -> Result<usize> {
+        self.core().sending.store(false, Ordering::Relaxed);
         let taken = self.core().try_recv_batch(into, max)?;
         if taken > 0 || max == 0 {
             return Ok(taken);

@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 
 use crate::core::Core;
+use crate::direct::{Link, Wire};
 use crate::endpoint::{Endpoint, Host, Port};
 use crate::engine;
 use crate::error::Error;
@@ -62,8 +63,9 @@ impl engine::Host for Core {
         info: &purezmq_zmtp::PeerInfo,
         fixed: Option<u64>,
         kill: &CancellationToken,
+        link: &Arc<Link>,
     ) -> Result<Attached, Refused> {
-        Core::attach_stream(self, info, fixed, kill)
+        Core::attach_stream(self, info, fixed, kill, link)
     }
 
     fn stream_disconnected(&self, peer: u64) {
@@ -206,14 +208,14 @@ pub(crate) fn connect(core: &Arc<Core>, given: &str, endpoint: Endpoint) -> Resu
                 async move {
                     let stream = dial_tcp(&tcp, ipv6).await?;
                     configure_tcp(&stream, keepalive);
-                    Ok(stream)
+                    Ok(Wire::Tcp(stream))
                 }
             });
         }
         Endpoint::Ipc(ipc) => {
             spawn_connecter(core, resolved, peer_hint, cancel, move || {
                 let ipc = ipc.clone();
-                async move { dial_ipc(&ipc) }
+                async move { dial_ipc(&ipc).map(Wire::Ipc) }
             });
         }
         Endpoint::Inproc(_) => unreachable!("handled above"),
@@ -285,35 +287,34 @@ type EngineStarter = Box<dyn FnOnce(Arc<Core>, String, CancellationToken) -> Box
 
 /// Accepts one connection; returns how to start its engine.
 async fn accept(listener: &Listener) -> io::Result<EngineStarter> {
-    fn starter<S: engine::Stream>(stream: S, address: String) -> EngineStarter {
+    fn starter(wire: Wire, address: String) -> EngineStarter {
         Box::new(move |core, endpoint, kill| {
-            Box::pin(engine::run(stream, core, endpoint, address, None, kill))
+            Box::pin(engine::run(wire, core, endpoint, address, None, kill))
         })
     }
     match listener {
         Listener::Tcp(listener, keepalive) => {
             let (stream, address) = listener.accept().await?;
             configure_tcp(&stream, *keepalive);
-            Ok(starter(stream, address.ip().to_string()))
+            Ok(starter(Wire::Tcp(stream), address.ip().to_string()))
         }
         Listener::Ipc(listener) => {
             let stream = listener.accept().await?.0;
             configure_ipc(&stream);
-            Ok(starter(stream, String::new()))
+            Ok(starter(Wire::Ipc(stream), String::new()))
         }
     }
 }
 
-fn spawn_connecter<S, F, Fut>(
+fn spawn_connecter<F, Fut>(
     core: &Arc<Core>,
     endpoint: String,
     peer_hint: Option<u64>,
     cancel: CancellationToken,
     dial: F,
 ) where
-    S: engine::Stream,
     F: Fn() -> Fut + Send + 'static,
-    Fut: Future<Output = io::Result<S>> + Send,
+    Fut: Future<Output = io::Result<Wire>> + Send,
 {
     let core2 = Arc::clone(core);
     core.tasks.spawn(async move {

@@ -1,0 +1,198 @@
+//! The direct path: a send that follows a receive, on a socket with one tcp or ipc
+//! peer, writes to the connection from the caller's future. These prove it keeps
+//! what the engine's path guarantees: order, whole messages of any size, CURVE's
+//! nonces, and messages queued for a peer whose connection comes back.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use purezmq::curve::KeyPair;
+use purezmq::monitor::EventKind;
+use purezmq::{Message, Security, SocketType};
+
+fn numbered(i: u32) -> Message {
+    Message::from(Bytes::from(i.to_be_bytes().to_vec()))
+}
+
+fn number(message: &Message) -> u32 {
+    let frame = message.frames().last().expect("a frame");
+    u32::from_be_bytes(frame[..].try_into().expect("four bytes"))
+}
+
+/// Sends that follow a receive (written by the caller) and runs of sends that follow
+/// each other (written by the engine) interleave, and the peer gets them in order.
+async fn order_is_kept_between_direct_and_engine_writes() {
+    for transport in STREAMS {
+        let router = socket(SocketType::Router);
+        let endpoint = bind(&router, transport, "direct-order");
+        let dealer = socket(SocketType::Dealer);
+        dealer.connect(&endpoint).unwrap();
+        let mut next = 0u32;
+        let mut expected = 0u32;
+        for round in 0..200u32 {
+            // One send after a receive, then a run of 0 to 4 more.
+            for _ in 0..=(round % 5) {
+                dealer.send(numbered(next)).await.unwrap();
+                next += 1;
+            }
+            let mut last = None;
+            while expected < next {
+                let message = recv(&router).await;
+                assert_eq!(number(&message), expected, "{transport:?}, round {round}");
+                expected += 1;
+                last = Some(message);
+            }
+            let last = last.expect("a message this round");
+            router.send(last).await.unwrap();
+            recv(&dealer).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn order_is_kept_on_one_thread() {
+    order_is_kept_between_direct_and_engine_writes().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_is_kept_on_several_threads() {
+    order_is_kept_between_direct_and_engine_writes().await;
+}
+
+/// A request far larger than the kernel takes in one write: the caller writes what
+/// it can and the engine the rest, and the reply comes back whole.
+async fn large_messages_go_whole() {
+    for transport in STREAMS {
+        let rep = socket(SocketType::Rep);
+        let endpoint = bind(&rep, transport, "direct-large");
+        let req = socket(SocketType::Req);
+        req.connect(&endpoint).unwrap();
+        for size in [1, 100_000, 8 * 1024 * 1024] {
+            let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            req.send(Bytes::from(body.clone())).await.unwrap();
+            let request = recv(&rep).await;
+            assert_eq!(request.frames()[0], body, "{transport:?}, {size} B request");
+            rep.send(request).await.unwrap();
+            let reply = recv(&req).await;
+            assert_eq!(reply.frames()[0], body, "{transport:?}, {size} B reply");
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn large_messages_go_whole_on_one_thread() {
+    large_messages_go_whole().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_messages_go_whole_on_several_threads() {
+    large_messages_go_whole().await;
+}
+
+/// Over CURVE each message is sealed with the next nonce, whoever writes it: a
+/// nonce out of order would fail the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curve_round_trips_and_runs_keep_their_nonces_in_order() {
+    let server_keys = KeyPair::generate();
+    let server_public = *server_keys.public();
+    let router = socket_with(SocketType::Router, |o| {
+        o.security = Security::CurveServer {
+            keypair: server_keys,
+        };
+    });
+    let endpoint = bind(&router, Transport::Tcp, "direct-curve");
+    let dealer = socket_with(SocketType::Dealer, |o| {
+        o.security = Security::CurveClient {
+            keypair: KeyPair::generate(),
+            server_key: server_public,
+        };
+    });
+    dealer.connect(&endpoint).unwrap();
+    let mut next = 0u32;
+    for round in 0..100u32 {
+        for _ in 0..=(round % 3) {
+            dealer.send(numbered(next)).await.unwrap();
+            next += 1;
+        }
+        let mut last = None;
+        for _ in 0..=(round % 3) {
+            last = Some(recv(&router).await);
+        }
+        assert_eq!(number(last.as_ref().unwrap()), next - 1);
+        router.send(last.unwrap()).await.unwrap();
+        assert_eq!(number(&recv(&dealer).await), next - 1);
+    }
+}
+
+/// A connect's peer outlives its connections: a request sent while the connection
+/// is down waits in the pipe and goes out on the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_sent_while_disconnected_goes_on_the_next_connection() {
+    let rep = socket(SocketType::Rep);
+    let endpoint = bind(&rep, Transport::Tcp, "direct-reconnect");
+    let req = socket(SocketType::Req);
+    let mut monitor = req.monitor();
+    req.connect(&endpoint).unwrap();
+    send(&req, &["one"]).await;
+    let request = recv(&rep).await;
+    rep.send(request).await.unwrap();
+    expect(&req, &["one"]).await;
+
+    rep.unbind(&endpoint).unwrap();
+    wait_event(&mut monitor, |kind| matches!(kind, EventKind::Disconnected)).await;
+    send(&req, &["two"]).await;
+    let rep = socket(SocketType::Rep);
+    rep.bind(&endpoint).unwrap();
+    expect(&rep, &["two"]).await;
+    send(&rep, &["two"]).await;
+    expect(&req, &["two"]).await;
+}
+
+/// A `recv` that reads from the connection itself takes the stream's read interest
+/// from the engine while it waits; once it is dropped (here by RCVTIMEO) the engine
+/// must read again, or the peer's PINGs would go unanswered and it would drop the
+/// connection after its heartbeat timeout.
+async fn the_engine_reads_again_after_a_dropped_recv() {
+    for transport in STREAMS {
+        let router = socket_with(SocketType::Router, |o| {
+            o.heartbeat_ivl = Some(std::time::Duration::from_millis(50));
+            o.heartbeat_timeout = Some(std::time::Duration::from_millis(400));
+        });
+        let mut router_monitor = router.monitor();
+        let endpoint = bind(&router, transport, "direct-dropped-recv");
+        let dealer = socket_with(SocketType::Dealer, |o| {
+            o.rcvtimeo = Some(std::time::Duration::from_millis(50));
+        });
+        dealer.connect(&endpoint).unwrap();
+        send(&dealer, &["hello"]).await;
+        let hello = recv(&router).await;
+        assert!(dealer.recv().await.is_err(), "nothing to receive yet");
+        // No recv pending now, for several heartbeat timeouts.
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let reply = [hello.frames()[0].clone(), Bytes::from_static(b"still here")];
+        router.send(Message::from_iter(reply)).await.unwrap();
+        expect(&dealer, &["still here"]).await;
+        while let Ok(Some(event)) = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            futures::StreamExt::next(&mut router_monitor),
+        )
+        .await
+        {
+            assert!(
+                !matches!(event.kind, EventKind::Disconnected),
+                "{transport:?}: the router lost the dealer: {event:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_engine_reads_again_after_a_dropped_recv_on_one_thread() {
+    the_engine_reads_again_after_a_dropped_recv().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_reads_again_after_a_dropped_recv_on_several_threads() {
+    the_engine_reads_again_after_a_dropped_recv().await;
+}
