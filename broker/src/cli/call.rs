@@ -208,12 +208,22 @@ pub struct ClientSecurityArgs {
 
     /// The broker's CURVE public key: 40 Z85 characters, or a certificate file
     /// holding it
-    #[arg(long, value_name = "KEY", help_heading = "Security")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        help_heading = "Security",
+        allow_hyphen_values = true
+    )]
     pub server_key: Option<String>,
 
     /// Log in with PLAIN as USER (split at the first colon; PLAIN sends it in clear
     /// text)
-    #[arg(long, value_name = "USER:PASSWORD", help_heading = "Security")]
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        help_heading = "Security",
+        allow_hyphen_values = true
+    )]
     pub plain_client: Option<String>,
 }
 
@@ -412,6 +422,19 @@ fn print(output: Output, reply: &ClientReply) -> Result<bool, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_key_may_begin_with_a_hyphen() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            security: ClientSecurityArgs,
+        }
+        // Z85's alphabet has `-`: one public key in 85 begins with it.
+        let key = "-?}N=>R-M.6UDwiu228KG%k.jyPRD2F{YY])KPb^";
+        let cli = <Cli as clap::Parser>::try_parse_from(["x", "--server-key", key]).unwrap();
+        assert_eq!(cli.security.server_key.as_deref(), Some(key));
+    }
 
     #[test]
     fn timeouts_take_a_duration_or_inf() {

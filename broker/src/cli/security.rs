@@ -143,7 +143,8 @@ fn augment(mut command: Command, prefix: &str, heading: &'static str) -> Command
             Kind::Path => arg
                 .value_name(flag.value)
                 .value_parser(clap::value_parser!(PathBuf)),
-            Kind::Text => arg.value_name(flag.value),
+            // A Z85 key may begin with `-` (one in 85 does), and so may a user name.
+            Kind::Text => arg.value_name(flag.value).allow_hyphen_values(true),
             Kind::Address => arg
                 .value_name(flag.value)
                 .action(ArgAction::Append)
@@ -428,6 +429,18 @@ mod tests {
         assert!(two.security.frontend.plain_server);
         assert_eq!(two.security.backend.server_key.as_deref(), Some("KEY"));
         assert_eq!(two.security.frontend.server_key, None);
+    }
+
+    #[test]
+    fn a_key_or_user_may_begin_with_a_hyphen() {
+        // Z85's alphabet has `-`: one public key in 85 begins with it.
+        let key = "-?}N=>R-M.6UDwiu228KG%k.jyPRD2F{YY])KPb^";
+        let one =
+            One::try_parse_from(["x", "--server-key", key, "--plain-client", "-u:p"]).unwrap();
+        assert_eq!(one.security.server_key.as_deref(), Some(key));
+        assert_eq!(one.security.plain_client.as_deref(), Some("-u:p"));
+        let two = Two::try_parse_from(["x", "--backend-server-key", key]).unwrap();
+        assert_eq!(two.security.backend.server_key.as_deref(), Some(key));
     }
 
     #[test]
