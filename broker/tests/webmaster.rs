@@ -1,9 +1,11 @@
 //! Seed 003's exercise end to end: the `webmaster` and `fileworker` examples as
 //! processes, curl (and a raw TCP client for malformed requests) as the HTTP client.
 //!
-//! The examples are built by `cargo build --example …` from here (a no-op when cargo
-//! test has already built them), so that a `cargo test --test webmaster` never runs
-//! stale binaries.
+//! The examples are built by `cargo build --workspace --example …` from here, so that
+//! a `cargo test --test webmaster` never runs stale binaries. `--workspace` resolves
+//! features as `cargo test --workspace` does, so under the README's test command the
+//! build is a no-op; with `-p purezmq-broker` cargo would unify fewer features and
+//! rebuild dependencies (syn, serde, tokio-util…) first: a minute in CI.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -34,7 +36,7 @@ fn examples_dir() -> &'static Path {
             .expect("the profile has a target directory");
         let mut build = Command::new(env!("CARGO"));
         build
-            .args(["build", "--quiet", "-p", "purezmq-broker"])
+            .args(["build", "--quiet", "--workspace"])
             .args(["--example", "webmaster", "--example", "fileworker"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         // Cargo marks its target directory with CACHEDIR.TAG; without one here, the
