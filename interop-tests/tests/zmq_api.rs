@@ -8,6 +8,9 @@
 //! side made by its own stack. Messages are multipart, sent a frame at a time with
 //! `SNDMORE` on the compat side.
 //!
+//! And ZMQ_EVENTS (POLLOUT above all) in the same row of situations on both stacks,
+//! libzmq's read by `python/pollout_table.py`, compared line by line.
+//!
 //! The code below uses the `zmq` crate's API as a program written for libzmq would:
 //! `zmq` here is purezmq-compat.
 
@@ -398,4 +401,194 @@ fn curve_server_for_libzmq_client() {
         drop(rep);
         remove_ipc_path(&at);
     }
+}
+
+/// ZMQ_EVENTS as `python/pollout_table.py` reports it: "in", "out", "in+out" or "-".
+fn events(socket: &zmq::Socket) -> String {
+    let events = socket.get_events().unwrap();
+    let names: Vec<&str> = [(zmq::POLLIN, "in"), (zmq::POLLOUT, "out")]
+        .into_iter()
+        .filter(|(flag, _)| events.contains(*flag))
+        .map(|(_, name)| name)
+        .collect();
+    if names.is_empty() {
+        "-".to_owned()
+    } else {
+        names.join("+")
+    }
+}
+
+/// Sends while POLLOUT holds; returns how many went.
+fn fill(socket: &zmq::Socket, frames: &[&str]) -> usize {
+    let mut sent = 0;
+    while socket.get_events().unwrap().contains(zmq::POLLOUT) {
+        socket
+            .send_multipart(frames, zmq::DONTWAIT)
+            .expect("POLLOUT said a send would not block");
+        sent += 1;
+    }
+    sent
+}
+
+fn try_send(socket: &zmq::Socket, frames: &[&str]) -> &'static str {
+    match socket.send_multipart(frames, zmq::DONTWAIT) {
+        Ok(()) => "sent",
+        Err(zmq::Error::EAGAIN) => "EAGAIN",
+        Err(e) => panic!("send failed: {e}"),
+    }
+}
+
+/// Lines as `python/pollout_table.py` prints them.
+#[derive(Default)]
+struct Table(Vec<String>);
+
+impl Table {
+    fn line(&mut self, line: String) {
+        self.0.push(line);
+    }
+
+    /// "<situation> <events>".
+    fn events(&mut self, situation: &str, socket: &zmq::Socket) {
+        self.line(format!("{situation} {}", events(socket)));
+    }
+}
+
+/// The situations of `python/pollout_table.py`, on purezmq-compat, reported as it
+/// reports them.
+fn pollout_table() -> Vec<String> {
+    let mut table = Table::default();
+    let ctx = zmq::Context::new();
+    let types = [
+        ("PUSH", zmq::PUSH),
+        ("PULL", zmq::PULL),
+        ("PUB", zmq::PUB),
+        ("SUB", zmq::SUB),
+        ("XPUB", zmq::XPUB),
+        ("XSUB", zmq::XSUB),
+        ("DEALER", zmq::DEALER),
+        ("ROUTER", zmq::ROUTER),
+        ("REQ", zmq::REQ),
+        ("REP", zmq::REP),
+        ("PAIR", zmq::PAIR),
+    ];
+    for (i, (name, kind)) in types.into_iter().enumerate() {
+        let alone = ctx.socket(kind).unwrap();
+        alone.set_linger(0).unwrap();
+        table.events(&format!("{name} alone"), &alone);
+        alone.bind(&format!("inproc://pollout-types-{i}")).unwrap();
+        table.events(&format!("{name} bound"), &alone);
+        let connected = ctx.socket(kind).unwrap();
+        connected.set_linger(0).unwrap();
+        connected.connect("tcp://127.0.0.1:1").unwrap();
+        table.events(&format!("{name} connected-to-nobody"), &connected);
+    }
+
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.set_rcvhwm(2).unwrap();
+    pull.bind("inproc://pollout-fill").unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.set_sndhwm(2).unwrap();
+    push.connect("inproc://pollout-fill").unwrap();
+    table.events("push connected", &push);
+    let sent = fill(&push, &["x"]);
+    table.line(format!("push sent-while-pollout {sent}"));
+    table.line(format!("push next-send {}", try_send(&push, &["x"])));
+    table.events("push full", &push);
+    for _ in 0..sent {
+        pull.recv_bytes(0).unwrap();
+    }
+    table.events("push drained", &push);
+
+    let rep = ctx.socket(zmq::REP).unwrap();
+    rep.bind("inproc://pollout-reqrep").unwrap();
+    let req = ctx.socket(zmq::REQ).unwrap();
+    req.connect("inproc://pollout-reqrep").unwrap();
+    table.events("req before-request", &req);
+    table.events("rep before-request", &rep);
+    req.send("question", 0).unwrap();
+    table.events("req after-request", &req);
+    rep.poll(zmq::POLLIN, SOCKET_TIMEOUT_MS.into()).unwrap();
+    table.events("rep request-queued", &rep);
+    rep.recv_bytes(0).unwrap();
+    table.events("rep request-read", &rep);
+    rep.send("answer", 0).unwrap();
+    table.events("rep after-reply", &rep);
+    req.poll(zmq::POLLIN, SOCKET_TIMEOUT_MS.into()).unwrap();
+    table.events("req reply-queued", &req);
+    req.recv_bytes(0).unwrap();
+    table.events("req reply-read", &req);
+    let relaxed = ctx.socket(zmq::REQ).unwrap();
+    relaxed.set_req_relaxed(true).unwrap();
+    relaxed.connect("inproc://pollout-reqrep").unwrap();
+    relaxed.send("again", 0).unwrap();
+    table.events("req-relaxed after-request", &relaxed);
+
+    let router = ctx.socket(zmq::ROUTER).unwrap();
+    table.events("router alone", &router);
+    router.set_router_mandatory(true).unwrap();
+    table.events("router-mandatory alone", &router);
+    router.set_sndhwm(2).unwrap();
+    router.bind("inproc://pollout-router").unwrap();
+    let dealer = ctx.socket(zmq::DEALER).unwrap();
+    dealer.set_rcvhwm(2).unwrap();
+    dealer.set_identity(b"dealer").unwrap();
+    dealer.connect("inproc://pollout-router").unwrap();
+    table.events("router-mandatory peer", &router);
+    let sent = fill(&router, &["dealer", "x"]);
+    table.line(format!("router-mandatory sent-while-pollout {sent}"));
+    let next = try_send(&router, &["dealer", "x"]);
+    table.line(format!("router-mandatory next-send {next}"));
+    table.events("router-mandatory full", &router);
+    router.set_router_mandatory(false).unwrap();
+    table.events("router full", &router);
+
+    let a = ctx.socket(zmq::PAIR).unwrap();
+    a.set_sndhwm(1).unwrap();
+    a.bind("inproc://pollout-pair").unwrap();
+    table.events("pair bound", &a);
+    let b = ctx.socket(zmq::PAIR).unwrap();
+    b.set_rcvhwm(1).unwrap();
+    b.connect("inproc://pollout-pair").unwrap();
+    table.events("pair joined", &a);
+    table.events("pair joining", &b);
+    let sent = fill(&a, &["x"]);
+    table.line(format!("pair sent-while-pollout {sent}"));
+    table.events("pair full", &a);
+
+    let publisher = ctx.socket(zmq::PUB).unwrap();
+    publisher.set_sndhwm(1).unwrap();
+    publisher.bind("inproc://pollout-pub").unwrap();
+    let subscriber = ctx.socket(zmq::SUB).unwrap();
+    subscriber.set_rcvhwm(1).unwrap();
+    subscriber.set_subscribe(b"").unwrap();
+    subscriber.connect("inproc://pollout-pub").unwrap();
+    for _ in 0..100 {
+        publisher.send("news", zmq::DONTWAIT).unwrap();
+    }
+    table.events("pub after-100", &publisher);
+    table.events("sub subscribed", &subscriber);
+    table.0
+}
+
+/// ZMQ_EVENTS, POLLOUT above all, in every situation of
+/// `python/pollout_table.py`: each socket type with no peer, bound, and connected
+/// to nobody; a PUSH filling a PULL that does not read (how many sends POLLOUT
+/// allows, then `EAGAIN`), and drained; REQ and REP through an exchange; ROUTER
+/// with and without ROUTER_MANDATORY; PAIR; PUB. Both stacks must say the same.
+#[test]
+fn pollout_as_libzmq_reports_it() {
+    let mut peer = PyPeer::spawn("pollout_table.py", &[]);
+    let mut libzmq = Vec::new();
+    loop {
+        let line = peer.read_line(STEP);
+        if line == "ok" {
+            break;
+        }
+        libzmq.push(line);
+    }
+    let compat = pollout_table();
+    for (ours, theirs) in compat.iter().zip(&libzmq) {
+        assert_eq!(ours, theirs, "purezmq-compat, then libzmq");
+    }
+    assert_eq!(compat.len(), libzmq.len());
 }

@@ -150,6 +150,9 @@ impl Core {
                 link: None,
             },
         );
+        drop(state);
+        // A peer made in advance takes messages: sending may have become possible.
+        self.readiness.wake_senders();
         (peer, out, inp)
     }
 
@@ -409,6 +412,21 @@ impl Core {
             });
         }
         state.send(&self.readiness, message)
+    }
+
+    /// Whether a message could be sent now without waiting (`ZMQ_POLLOUT`); never
+    /// once closed.
+    pub(crate) fn can_send(&self) -> bool {
+        let state = self.lock();
+        if state.closed {
+            return false;
+        }
+        let cx = Context {
+            peers: &state.peers,
+            options: &state.options,
+            readiness: &self.readiness,
+        };
+        state.pattern.has_out(&cx)
     }
 
     /// The connection `recv` may read from itself, if the socket has one stream peer.

@@ -5,7 +5,8 @@
 //! the two depend one way only. The type is resolved at compile time, so the lists
 //! cost what they did before.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -20,6 +21,9 @@ pub(crate) struct Readiness<P> {
     pub(crate) readable: Notify,
     /// Woken when an outbound pipe has room again or a peer comes or goes.
     pub(crate) writable: Notify,
+    /// Counts the wake-ups of `writable`, so that a waiter can tell whether one came
+    /// since it last looked (see [`send_changed_since`](Readiness::send_changed_since)).
+    send_changes: AtomicU64,
 }
 
 /// The pipes listed, and whether the socket has closed.
@@ -45,6 +49,7 @@ impl<P> Default for Readiness<P> {
             pending: AtomicBool::new(false),
             readable: Notify::new(),
             writable: Notify::new(),
+            send_changes: AtomicU64::new(0),
         }
     }
 }
@@ -71,8 +76,13 @@ impl<P> Readiness<P> {
         ready.pipes.clear();
     }
 
-    /// Wakes every task waiting to send.
+    /// Wakes every task waiting to send. This runs only when sending may have
+    /// become possible (a pipe fell below its HWM, a peer came or went), not per
+    /// message.
     pub(crate) fn wake_senders(&self) {
+        // Counted before the wake-up: a waiter that registers after the wake-up
+        // sees the count changed (see `send_changed_since`).
+        self.send_changes.fetch_add(1, Ordering::AcqRel);
         self.writable.notify_waiters();
     }
 
@@ -80,7 +90,26 @@ impl<P> Readiness<P> {
     pub(crate) fn wake_all(&self) {
         self.readable.notify_waiters();
         self.readable.notify_one();
-        self.writable.notify_waiters();
+        self.wake_senders();
+    }
+
+    /// How many times senders were woken so far: give it to
+    /// [`send_changed_since`](Readiness::send_changed_since).
+    pub(crate) fn send_changes(&self) -> u64 {
+        self.send_changes.load(Ordering::Acquire)
+    }
+
+    /// Resolves once senders have been woken since `seen` was read from
+    /// [`send_changes`](Readiness::send_changes) (at once if they were already).
+    pub(crate) async fn send_changed_since(&self, seen: u64) {
+        loop {
+            let mut woken = pin!(self.writable.notified());
+            woken.as_mut().enable();
+            if self.send_changes() != seen {
+                return;
+            }
+            woken.await;
+        }
     }
 
     /// Moves the pipes listed since the last call into `into`.
@@ -100,6 +129,24 @@ impl<P> Readiness<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wait counts wake-ups from the moment `send_changes` was read, even those
+    /// that come before it is first polled; and only those.
+    #[tokio::test]
+    async fn a_send_change_after_the_count_was_read_is_not_missed() {
+        let readiness = Readiness::<u32>::default();
+        let seen = readiness.send_changes();
+        readiness.wake_senders();
+        // Woken before the wait began: it resolves at once.
+        readiness.send_changed_since(seen).await;
+        let seen = readiness.send_changes();
+        let wait = readiness.send_changed_since(seen);
+        let mut wait = std::pin::pin!(wait);
+        let looked = futures::FutureExt::now_or_never(wait.as_mut());
+        assert!(looked.is_none(), "nothing changed since");
+        readiness.wake_all();
+        wait.await;
+    }
 
     /// A closed readiness holds no pipe: those listed are let go, and later ones
     /// are not taken, so nothing keeps a pipe (or, through it, the readiness) alive.

@@ -147,8 +147,22 @@ impl Inbox {
 }
 
 /// Takes one message at a time off `socket` whenever the inbox is empty, ringing
-/// the descriptor each time.
+/// the descriptor each time; and rings it when the socket may have become
+/// writable.
 async fn watch(inbox: Arc<Inbox>, socket: purezmq::Socket) {
+    let writable = async {
+        let mut changed = socket.writable_changed();
+        loop {
+            changed.await;
+            // Made before ringing: a change from now on is not missed.
+            changed = socket.writable_changed();
+            // Becoming full is the owner's doing (its sends); only room coming
+            // back is news.
+            if socket.can_send() {
+                inbox.ring();
+            }
+        }
+    };
     let run = async {
         loop {
             loop {
@@ -173,5 +187,6 @@ async fn watch(inbox: Arc<Inbox>, socket: purezmq::Socket) {
     tokio::select! {
         () = inbox.closing.cancelled() => {}
         () = run => {}
+        () = writable => {}
     }
 }

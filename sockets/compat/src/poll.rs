@@ -113,9 +113,11 @@ impl Socket {
 /// limit, 0: look and return); returns how many items have events, which
 /// [`PollItem::get_revents`] tells.
 ///
-/// A socket is readable when a frame can be received. It is writable when its type
-/// and REQ/REP turn allow a send; whether peers' queues have room is not known, so
-/// a send with `DONTWAIT` may still fail with `EAGAIN` at SNDHWM.
+/// A socket is readable when a frame can be received, and writable when a frame
+/// can be sent without `EAGAIN`, as libzmq decides it: by the socket type, the
+/// REQ/REP turn and, for PUSH, DEALER, REQ and PAIR (and ROUTER with
+/// ROUTER_MANDATORY), whether some peer is below SNDHWM. A wait for POLLOUT ends
+/// as soon as a peer drains below SNDHWM or a peer arrives.
 pub fn poll(items: &mut [PollItem], timeout: i64) -> Result<i32> {
     let deadline = u64::try_from(timeout)
         .ok()
@@ -219,11 +221,13 @@ fn wait(items: &mut [PollItem], limit: Option<Duration>) -> Result<()> {
         match item.socket {
             Some(socket) => {
                 terminated.get_or_insert_with(|| socket.context.inner.terminated.clone());
-                if item.events.contains(POLLOUT)
-                    && let Some(until) = socket.send_blocked_until()
-                {
+                // A REQ awaiting its reply, a REP before its request, change
+                // only by their owner's calls: nothing to wait for. Otherwise wait
+                // for room (a pipe falling below SNDHWM, a peer arriving).
+                if item.events.contains(POLLOUT) && socket.may_send() {
+                    let inner = socket.inner().clone();
                     waiters.push(Box::pin(async move {
-                        tokio::time::sleep_until(until.into()).await;
+                        inner.writable().await;
                         Woken::Look
                     }));
                 }

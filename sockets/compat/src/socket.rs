@@ -4,7 +4,6 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use purezmq::TrySendError;
@@ -42,8 +41,6 @@ pub(crate) struct State {
     outgoing: Vec<Bytes>,
     /// The frames of the message being received that are still to be read.
     incoming: VecDeque<Bytes>,
-    /// Until when POLLOUT is not reported, after a send failed with EAGAIN.
-    pub(crate) send_blocked_until: Option<Instant>,
     /// `ZMQ_RCVMORE`.
     rcvmore: bool,
     /// REQ: a request was sent and its reply is not yet all read. REP: a request
@@ -207,6 +204,12 @@ impl Socket {
         let mut state = self.state.borrow_mut();
         if state.outgoing.is_empty() {
             self.check_can_send(&state)?;
+            // As libzmq, a message that cannot be queued now is refused at its
+            // first frame (only a first frame that is kept needs asking: a
+            // single frame's send answers for itself).
+            if flags & (SNDMORE | DONTWAIT) == SNDMORE | DONTWAIT && !self.inner().can_send() {
+                return Err(Error::EAGAIN);
+            }
         }
         if flags & SNDMORE != 0 {
             state.outgoing.push(frame);
@@ -240,7 +243,6 @@ impl Socket {
                 if matches!(self.socket_type, SocketType::REQ | SocketType::REP) {
                     state.in_exchange = self.socket_type == SocketType::REQ;
                 }
-                state.send_blocked_until = None;
                 self.inbox.on_sent();
                 Ok(())
             }
@@ -248,17 +250,6 @@ impl Socket {
                 // As in libzmq, the frames sent before stay queued: sending this
                 // last one again completes the message.
                 state.outgoing = backup.unwrap_or_default();
-                // purezmq does not say when peers have room again: POLLOUT is
-                // withheld for a moment, then offered again to try.
-                let until = Instant::now() + SEND_RETRY;
-                state.send_blocked_until = Some(until);
-                if self.inbox.watched() {
-                    let inbox = Arc::clone(&self.inbox);
-                    RUNTIME.spawn(async move {
-                        tokio::time::sleep_until(until.into()).await;
-                        inbox.ring();
-                    });
-                }
                 Err(Error::EAGAIN)
             }
             Err(error) => Err(error),
@@ -459,28 +450,24 @@ impl Socket {
         }
     }
 
-    /// Whether a frame can be sent now, as far as the socket type and REQ/REP turn
-    /// say (purezmq does not tell whether peers' queues have room; after a send
-    /// failed with EAGAIN, not for [`SEND_RETRY`]).
+    /// Whether a frame can be sent now without `EAGAIN` (`ZMQ_POLLOUT`): the REQ/REP
+    /// turn as this socket keeps it, and then whether the socket can take a message
+    /// now (a peer below SNDHWM for PUSH, DEALER, REQ and PAIR…), as purezmq
+    /// answers it for the socket type.
+    ///
+    /// Frames kept with SNDMORE are queued with the last one, so in the middle of
+    /// a message it is whether that message can be queued now.
     pub(crate) fn writable_now(&self) -> bool {
+        self.may_send() && self.inner().can_send()
+    }
+
+    /// Whether this socket's own turn lets it send: what only its owner's sends
+    /// and receives change. A socket poll waits for room only when it does.
+    pub(crate) fn may_send(&self) -> bool {
         let state = self.state.borrow();
-        if state
-            .send_blocked_until
-            .is_some_and(|until| Instant::now() < until)
-        {
-            return false;
-        }
         !state.outgoing.is_empty() || self.check_can_send(&state).is_ok()
     }
-
-    /// When POLLOUT, withheld after a send failed with EAGAIN, is offered again.
-    pub(crate) fn send_blocked_until(&self) -> Option<Instant> {
-        self.state.borrow().send_blocked_until
-    }
 }
-
-/// How long POLLOUT is withheld after a send failed with EAGAIN.
-pub(crate) const SEND_RETRY: Duration = Duration::from_millis(5);
 
 /// Anything [`Socket::send`] takes: whatever converts into a [`Message`].
 pub trait Sendable {

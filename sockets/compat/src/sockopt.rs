@@ -700,10 +700,9 @@ impl Socket {
     /// or sent ([`POLLOUT`](crate::POLLOUT)) now. Reading it resets the
     /// [`get_fd`](Socket::get_fd) descriptor.
     ///
-    /// POLLOUT follows the socket type and the REQ/REP turn; purezmq does not say
-    /// whether peers' queues have room, so a send with `DONTWAIT` may still fail
-    /// with `EAGAIN` at SNDHWM (POLLOUT is then withheld for a few milliseconds,
-    /// and the descriptor rings when it is offered again).
+    /// POLLOUT is libzmq's: a send with `DONTWAIT` now would not fail with
+    /// `EAGAIN` (see [`poll`](crate::poll)); the descriptor rings when it may have
+    /// become true (a peer drained below SNDHWM, a peer arrived).
     pub fn get_events(&self) -> Result<PollEvents> {
         self.check_term()?;
         // First: whatever changes after this look rings the descriptor again.

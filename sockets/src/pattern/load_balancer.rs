@@ -47,6 +47,12 @@ impl LoadBalancer {
         None
     }
 
+    /// Whether some peer's pipe is below its high-water mark: a message could be
+    /// sent now (libzmq's `lb_t::has_out`). Without peers, no.
+    pub(crate) fn has_out(&self) -> bool {
+        self.pipes.iter().any(|(_, pipe)| !pipe.is_full())
+    }
+
     /// Sends to the next peer with room, or gives the message back with
     /// [`Error::WouldBlock`](crate::Error::WouldBlock) when every peer is mute.
     pub(crate) fn send(&mut self, message: Message) -> Result<(), TrySendError> {

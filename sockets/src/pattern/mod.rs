@@ -87,6 +87,12 @@ trait Policy {
         refuse(error, message)
     }
 
+    /// Whether a message could be sent now without waiting: libzmq's `xhas_out`,
+    /// what `ZMQ_POLLOUT` reports. A type that sends nothing says no.
+    fn has_out(&self, _cx: &Context<'_>) -> bool {
+        false
+    }
+
     /// The next message for the application, if one is there.
     fn recv(&mut self, _cx: &Context<'_>) -> Result<Option<Message>, Error> {
         Err(Error::NotSupported {
@@ -214,6 +220,11 @@ impl Pattern {
     #[inline(always)]
     pub(crate) fn send(&mut self, cx: &Context<'_>, message: Message) -> Result<(), TrySendError> {
         dispatch!(self, p => p.send(cx, message))
+    }
+
+    /// Whether a message could be sent now without waiting (`ZMQ_POLLOUT`).
+    pub(crate) fn has_out(&self, cx: &Context<'_>) -> bool {
+        dispatch!(self, p => p.has_out(cx))
     }
 
     /// The next message for the application, if one is there.

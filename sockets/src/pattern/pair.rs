@@ -40,6 +40,10 @@ impl Policy for Pair {
         self.out.send(message)
     }
 
+    fn has_out(&self, _cx: &Context<'_>) -> bool {
+        self.out.has_out()
+    }
+
     fn recv(&mut self, cx: &Context<'_>) -> Result<Option<Message>, Error> {
         Ok(self.inp.recv(cx.readiness, false).map(|(_, m)| m))
     }

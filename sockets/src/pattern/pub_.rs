@@ -102,6 +102,13 @@ impl Policy for Pub {
         self.publish(cx, message)
     }
 
+    /// Always: a mute peer misses the message, which libzmq's PUB reports as
+    /// writable too (with XPUB_NODROP a message no mute peer subscribed to still
+    /// goes).
+    fn has_out(&self, _cx: &Context<'_>) -> bool {
+        true
+    }
+
     fn fair_queue(&mut self) -> Option<&mut FairQueue> {
         Some(&mut self.inp)
     }

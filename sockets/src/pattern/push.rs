@@ -31,6 +31,10 @@ impl Policy for Push {
         self.out.send(message)
     }
 
+    fn has_out(&self, _cx: &Context<'_>) -> bool {
+        self.out.has_out()
+    }
+
     fn single_out(&self) -> Option<&Arc<Pipe>> {
         self.out.only()
     }

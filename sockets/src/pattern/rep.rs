@@ -56,6 +56,12 @@ impl Policy for Rep {
         Ok(())
     }
 
+    /// Only with a request to answer; the reply is then always taken (dropped if
+    /// its peer has no room or is gone), as libzmq's REP does.
+    fn has_out(&self, _cx: &Context<'_>) -> bool {
+        self.answering.is_some()
+    }
+
     fn fair_queue(&mut self) -> Option<&mut FairQueue> {
         Some(&mut self.inp)
     }

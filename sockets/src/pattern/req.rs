@@ -63,6 +63,12 @@ impl Policy for Req {
         Ok(())
     }
 
+    /// As libzmq: not while the reply is awaited (unless REQ_RELAXED), else as
+    /// DEALER, some peer below SNDHWM.
+    fn has_out(&self, cx: &Context<'_>) -> bool {
+        (!self.awaiting_reply || cx.options.req_relaxed) && self.out.has_out()
+    }
+
     fn recv(&mut self, cx: &Context<'_>) -> Result<Option<Message>, Error> {
         if !self.awaiting_reply {
             return Err(Error::State(

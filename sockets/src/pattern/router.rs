@@ -62,6 +62,13 @@ impl Policy for Router {
         Ok(())
     }
 
+    /// As libzmq: always, as a message for a mute or unknown peer is dropped;
+    /// with ROUTER_MANDATORY, whether some peer is below SNDHWM (a message to it
+    /// would go).
+    fn has_out(&self, cx: &Context<'_>) -> bool {
+        !cx.options.router_mandatory || self.routes.has_out()
+    }
+
     fn recv(&mut self, cx: &Context<'_>) -> Result<Option<Message>, Error> {
         Ok(self.inp.recv(cx.readiness, true).map(|(_, m)| m))
     }

@@ -75,6 +75,11 @@ impl RoutingTable {
         }
     }
 
+    /// Whether some peer's pipe is below its high-water mark.
+    pub(crate) fn has_out(&self) -> bool {
+        self.routes.values().any(|(_, pipe)| !pipe.is_full())
+    }
+
     /// The outbound pipe of the peer called `routing_id`.
     pub(crate) fn get(&self, routing_id: &[u8]) -> Option<&Arc<Pipe>> {
         self.routes.get(routing_id).map(|(_, pipe)| pipe)

@@ -96,6 +96,11 @@ impl Policy for XPub {
         self.publisher.publish(cx, message)
     }
 
+    /// Always, as PUB.
+    fn has_out(&self, _cx: &Context<'_>) -> bool {
+        true
+    }
+
     fn recv(&mut self, cx: &Context<'_>) -> Result<Option<Message>, Error> {
         self.process_subscriptions(cx);
         Ok(self.pending.pop_front())

@@ -49,6 +49,12 @@ impl Policy for XSub {
         Ok(())
     }
 
+    /// Always: subscriptions may change at any time, and other messages go to the
+    /// peers with room.
+    fn has_out(&self, _cx: &Context<'_>) -> bool {
+        true
+    }
+
     fn recv(&mut self, cx: &Context<'_>) -> Result<Option<Message>, Error> {
         Ok(self.inp.recv(cx.readiness, false).map(|(_, m)| m))
     }

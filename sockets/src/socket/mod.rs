@@ -320,6 +320,56 @@ impl Socket {
         self.core().try_send(message.into())
     }
 
+    /// Whether a message could be sent now without waiting: `ZMQ_POLLOUT` in
+    /// libzmq's `ZMQ_EVENTS`, decided as libzmq's socket types decide it.
+    ///
+    /// PUSH, DEALER and PAIR: some peer's pipe is below SNDHWM (a peer made by a
+    /// connect counts before its connection is up; none with no peer). REQ: the
+    /// same, and no reply awaited (unless REQ_RELAXED). REP: a request was received
+    /// and not yet answered. ROUTER: always (a message for a mute or unknown peer is
+    /// dropped), with ROUTER_MANDATORY some peer below SNDHWM. PUB, XPUB, XSUB:
+    /// always. SUB, PULL: never.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> purezmq::Result<()> {
+    /// use purezmq::{Socket, SocketType};
+    ///
+    /// let push = Socket::new(SocketType::Push);
+    /// assert!(!push.can_send(), "no peer to send to");
+    /// push.connect("inproc://can-send")?;
+    /// assert!(push.can_send(), "messages queue for the peer being connected");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn can_send(&self) -> bool {
+        self.core().can_send()
+    }
+
+    /// Waits until [`can_send`](Socket::can_send) holds. Like `zmq_poll`'s POLLOUT,
+    /// it is not bound by SNDTIMEO.
+    pub async fn writable(&self) {
+        loop {
+            let changed = self.writable_changed();
+            if self.can_send() {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    /// A future that resolves once what [`can_send`](Socket::can_send) answers may
+    /// have changed since this call, other than by this socket's own sends and
+    /// receives: a pipe fell below its SNDHWM, a peer came or went, the socket
+    /// closed. The moment it is made counts, not when it is first polled, so a
+    /// loop that makes the next one before acting on the last misses nothing. For
+    /// event loops that signal readiness themselves (`ZMQ_FD`).
+    pub fn writable_changed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let readiness = Arc::clone(&self.core().readiness);
+        let seen = readiness.send_changes();
+        async move { readiness.send_changed_since(seen).await }
+    }
+
     /// Receives the next message, waiting for at most RCVTIMEO.
     ///
     /// Cancel-safe: messages wait in the socket's queues, so dropping the future (say,
