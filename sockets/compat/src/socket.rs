@@ -388,22 +388,11 @@ impl Socket {
     /// message may be a moment away on another thread. A caller that waited last
     /// time too (a REQ waiting for its reply, a REP for the next request) would
     /// spin in vain, taking the CPU from the I/O thread that delivers (on a busy
-    /// machine, delaying the very message waited for). `recv_batch` waits without
-    /// spinning.
+    /// machine, delaying the very message waited for). `recv_without_spin` parks at
+    /// once; with a lone tcp or ipc peer it reads the connection itself when woken,
+    /// as a REQ's or REP's send writes it itself.
     fn recv_waiting(&self) -> Result<purezmq::Message> {
-        let timeout = self.inner().options().rcvtimeo;
-        let inner = self.inner();
-        let mut taken = VecDeque::new();
-        self.block(async {
-            let wait = inner.recv_batch(&mut taken, 1);
-            match timeout {
-                None => wait.await,
-                Some(limit) => tokio::time::timeout(limit, wait)
-                    .await
-                    .unwrap_or(Err(purezmq::Error::Timeout(limit))),
-            }
-        })?;
-        taken.pop_front().ok_or(Error::EAGAIN)
+        self.block(self.inner().recv_without_spin())
     }
 
     /// A blocking receive while the `get_fd` watcher takes messages off the socket:
