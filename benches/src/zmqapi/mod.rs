@@ -154,16 +154,21 @@ pub fn run_one(settings: Settings, stack: &str, case: &str) -> Result<(), String
         "req-rep" => None,
         other => return Err(format!("unknown case {other:?}")),
     };
-    let (push_pull, req_rep): (fn(usize, usize) -> f64, fn(usize, usize) -> Vec<Duration>) =
-        match stack {
-            "libzmq" => (libzmq::push_pull, libzmq::req_rep),
-            "compat" => (compat::push_pull, compat::req_rep),
-            other => return Err(format!("unknown stack {other:?}")),
-        };
+    type PushPull = fn(usize, usize) -> f64;
+    type ReqRep = fn(usize, usize) -> Vec<Duration>;
+    let (push_pull, req_rep): (PushPull, ReqRep) = match stack {
+        "libzmq" => (libzmq::push_pull, libzmq::req_rep),
+        "compat" => (compat::push_pull, compat::req_rep),
+        other => return Err(format!("unknown stack {other:?}")),
+    };
     match size {
         Some(size) => {
             let count = settings.throughput_count(size);
-            println!("{stack} PUSH/PULL {}: {:.0} msg/s", size_name(size), push_pull(size, count));
+            println!(
+                "{stack} PUSH/PULL {}: {:.0} msg/s",
+                size_name(size),
+                push_pull(size, count)
+            );
         }
         None => {
             let times = req_rep(LATENCY_SIZE, settings.latency_count());
