@@ -42,6 +42,9 @@ pub(crate) struct State {
     outgoing: Vec<Bytes>,
     /// The frames of the message being received that are still to be read.
     incoming: VecDeque<Bytes>,
+    /// Whole messages taken off the socket in one batch while they arrive back to
+    /// back, to be received before anything in the inbox (see [`PREFETCH`]).
+    prefetched: VecDeque<purezmq::Message>,
     /// Until when POLLOUT is not reported, after a send failed with EAGAIN.
     pub(crate) send_blocked_until: Option<Instant>,
     /// `ZMQ_RCVMORE`.
@@ -57,10 +60,11 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The rest of a message whose first frames were received, as a message.
+    /// The rest of a message whose first frames were received, as a message; else
+    /// the next message taken off the socket already.
     pub(crate) fn take_partial(&mut self) -> Option<purezmq::Message> {
         if self.incoming.is_empty() {
-            return None;
+            return self.prefetched.pop_front();
         }
         self.rcvmore = false;
         Some(purezmq::Message::from(Vec::from(std::mem::take(
@@ -328,7 +332,7 @@ impl Socket {
         self.check_term()?;
         let mut state = self.state.borrow_mut();
         if state.incoming.is_empty() {
-            let message = match self.inbox.pop() {
+            let message = match state.prefetched.pop_front().or_else(|| self.inbox.pop()) {
                 Some(message) => message,
                 None if flags & DONTWAIT != 0 => self
                     .inner()
@@ -336,6 +340,21 @@ impl Socket {
                     .map_err(from_purezmq)?
                     .ok_or(Error::EAGAIN)?,
                 None if self.inbox.watched() => self.recv_watched()?,
+                // While messages arrive back to back, take what is queued in one
+                // batch: the socket's lock once, not once per message.
+                None if state.streaming => {
+                    let prefetched = &mut state.prefetched;
+                    match self.inner().try_recv_batch(prefetched, PREFETCH) {
+                        Ok(0) => {
+                            // The next is likely a moment away, which purezmq's
+                            // `recv` spins briefly for.
+                            state.streaming = false;
+                            self.block(self.inner().recv())?
+                        }
+                        Ok(_) => prefetched.pop_front().ok_or(Error::EAGAIN)?,
+                        Err(error) => return Err(from_purezmq(error)),
+                    }
+                }
                 // A queued message needs no trip through the runtime.
                 None => match self.inner().try_recv().map_err(from_purezmq)? {
                     Some(message) => {
@@ -344,12 +363,6 @@ impl Socket {
                         state.streaming =
                             !matches!(self.socket_type, SocketType::REQ | SocketType::REP);
                         message
-                    }
-                    // Messages were arriving back to back: the next is likely a
-                    // moment away, which purezmq's `recv` spins briefly for.
-                    None if state.streaming => {
-                        state.streaming = false;
-                        self.block(self.inner().recv())?
                     }
                     None => self.recv_waiting()?,
                 },
@@ -436,7 +449,13 @@ impl Socket {
     /// Whether a frame can be received now, taking a message off the socket into
     /// the inbox to find out.
     pub(crate) fn readable_now(&self) -> bool {
-        if !self.state.borrow().incoming.is_empty() || !self.inbox.is_empty() {
+        {
+            let state = self.state.borrow();
+            if !state.incoming.is_empty() || !state.prefetched.is_empty() {
+                return true;
+            }
+        }
+        if !self.inbox.is_empty() {
             return true;
         }
         match self.inner().try_recv() {
@@ -467,6 +486,11 @@ impl Socket {
         self.state.borrow().send_blocked_until
     }
 }
+
+/// How many messages a receive takes off the socket at once while they arrive back
+/// to back. They count against no HWM once taken, as libzmq's own batches between
+/// its pipes and the application do not.
+const PREFETCH: usize = 32;
 
 /// How long POLLOUT is withheld after a send failed with EAGAIN.
 pub(crate) const SEND_RETRY: Duration = Duration::from_millis(5);
