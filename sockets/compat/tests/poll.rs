@@ -148,7 +148,7 @@ fn messages_taken_in_a_batch_stay_readable_and_in_order() {
         const COUNT: u32 = 20;
         for i in 0..COUNT {
             let number = i.to_string();
-            if i % 7 == 0 {
+            if i.is_multiple_of(7) {
                 push.send_multipart([number.as_str(), "tail"], 0).unwrap();
             } else {
                 push.send(number.as_str(), 0).unwrap();
@@ -157,7 +157,11 @@ fn messages_taken_in_a_batch_stay_readable_and_in_order() {
         let expect = |i: u32, flags: i32| {
             let parts = pull.recv_multipart(flags).unwrap();
             assert_eq!(parts[0], i.to_string().into_bytes(), "message {i}");
-            assert_eq!(parts.len(), if i % 7 == 0 { 2 } else { 1 }, "message {i}");
+            assert_eq!(
+                parts.len(),
+                if i.is_multiple_of(7) { 2 } else { 1 },
+                "message {i}"
+            );
         };
         // Let them all arrive, so the receives below find them queued.
         assert_eq!(pull.poll(zmq::POLLIN, -1).unwrap(), 1);
