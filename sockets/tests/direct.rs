@@ -196,3 +196,50 @@ async fn the_engine_reads_again_after_a_dropped_recv_on_one_thread() {
 async fn the_engine_reads_again_after_a_dropped_recv_on_several_threads() {
     the_engine_reads_again_after_a_dropped_recv().await;
 }
+
+/// `try_send` takes the direct path as `send` does (a request, a reply, and runs of
+/// sends between them), and `recv_without_spin` reads from the connection as `recv`
+/// does: the peer gets every message in order, and large ones whole.
+async fn try_send_and_recv_without_spin_keep_order_and_size() {
+    for transport in STREAMS {
+        let router = socket(SocketType::Router);
+        let endpoint = bind(&router, transport, "direct-try-send");
+        let dealer = socket(SocketType::Dealer);
+        dealer.connect(&endpoint).unwrap();
+        // Once connected, nothing below has to wait for room.
+        dealer.send(numbered(0)).await.unwrap();
+        let mut envelope = router.recv_without_spin().await.unwrap();
+        assert_eq!(number(&envelope), 0, "{transport:?}");
+        let (mut next, mut expected) = (1u32, 1u32);
+        for round in 0..200u32 {
+            let reply = [envelope.frames()[0].clone(), Bytes::from_static(b"go")];
+            router.try_send(Message::from_iter(reply)).unwrap();
+            let go = dealer.recv_without_spin().await.unwrap();
+            assert_eq!(go.frames()[0], &b"go"[..], "{transport:?}, round {round}");
+            for _ in 0..=(round % 5) {
+                dealer.try_send(numbered(next)).unwrap();
+                next += 1;
+            }
+            while expected < next {
+                envelope = router.recv_without_spin().await.unwrap();
+                assert_eq!(number(&envelope), expected, "{transport:?}, round {round}");
+                expected += 1;
+            }
+        }
+        let body: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        let reply = [envelope.frames()[0].clone(), Bytes::from(body.clone())];
+        router.try_send(Message::from_iter(reply)).unwrap();
+        let large = dealer.recv_without_spin().await.unwrap();
+        assert_eq!(large.frames()[0], body, "{transport:?}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn try_send_and_recv_without_spin_keep_order_and_size_on_one_thread() {
+    try_send_and_recv_without_spin_keep_order_and_size().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_send_and_recv_without_spin_keep_order_and_size_on_several_threads() {
+    try_send_and_recv_without_spin_keep_order_and_size().await;
+}

@@ -3,12 +3,15 @@
 //! purezmq-compat (PUSH/PULL throughput, REQ/REP latency over tcp); prints a table
 //! with the ratios.
 
-use purezmq_benches::zmqapi::{Settings, run};
+use purezmq_benches::zmqapi::{Settings, run, run_one};
 
-const USAGE: &str = "usage: zmqapi [--quick] [--runs N]
+const USAGE: &str = "usage: zmqapi [--quick] [--runs N] [--one STACK CASE]
 
-  -q, --quick    a tenth of the messages: a smoke run
-  -r, --runs N   rounds per case and stack, medians reported (default 3)";
+  -q, --quick           a tenth of the messages: a smoke run
+  -r, --runs N          rounds per case and stack, medians reported (default 3)
+  -1, --one STACK CASE  one run of one case on one stack, for strace or perf:
+                        STACK is libzmq or compat, CASE is push-pull-32,
+                        push-pull-1k, push-pull-64k or req-rep";
 
 fn main() {
     let mut settings = Settings {
@@ -24,6 +27,15 @@ fn main() {
                     Some(runs) if runs > 0 => runs,
                     _ => exit_with("--runs takes a number of rounds, e.g. --runs 5"),
                 }
+            }
+            "-1" | "--one" => {
+                let (Some(stack), Some(case)) = (args.next(), args.next()) else {
+                    exit_with("--one takes a stack and a case, e.g. --one compat req-rep");
+                };
+                if let Err(message) = run_one(settings, &stack, &case) {
+                    exit_with(&message);
+                }
+                return;
             }
             "-h" | "--help" => {
                 println!("{USAGE}");

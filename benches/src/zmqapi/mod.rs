@@ -144,6 +144,45 @@ pub fn run(settings: Settings) {
     print_table(&rows, settings);
 }
 
+/// One run of one case on one stack, printing its figure: what `strace -c -f` or
+/// `perf stat` should look at, without the other stack in the same process.
+pub fn run_one(settings: Settings, stack: &str, case: &str) -> Result<(), String> {
+    let size = match case {
+        "push-pull-32" => Some(32),
+        "push-pull-1k" => Some(1024),
+        "push-pull-64k" => Some(64 * 1024),
+        "req-rep" => None,
+        other => return Err(format!("unknown case {other:?}")),
+    };
+    type PushPull = fn(usize, usize) -> f64;
+    type ReqRep = fn(usize, usize) -> Vec<Duration>;
+    let (push_pull, req_rep): (PushPull, ReqRep) = match stack {
+        "libzmq" => (libzmq::push_pull, libzmq::req_rep),
+        "compat" => (compat::push_pull, compat::req_rep),
+        other => return Err(format!("unknown stack {other:?}")),
+    };
+    match size {
+        Some(size) => {
+            let count = settings.throughput_count(size);
+            println!(
+                "{stack} PUSH/PULL {}: {:.0} msg/s",
+                size_name(size),
+                push_pull(size, count)
+            );
+        }
+        None => {
+            let times = req_rep(LATENCY_SIZE, settings.latency_count());
+            println!(
+                "{stack} REQ/REP {}: p50 {:.1} µs, p99 {:.1} µs",
+                size_name(LATENCY_SIZE),
+                percentile(&times, 0.5),
+                percentile(&times, 0.99)
+            );
+        }
+    }
+    Ok(())
+}
+
 fn size_name(size: usize) -> String {
     if size >= 1024 {
         format!("{} KiB", size / 1024)

@@ -41,6 +41,9 @@ pub(crate) struct State {
     outgoing: Vec<Bytes>,
     /// The frames of the message being received that are still to be read.
     incoming: VecDeque<Bytes>,
+    /// Whole messages taken off the socket in one batch while they arrive back to
+    /// back, to be received before anything in the inbox (see [`PREFETCH`]).
+    prefetched: VecDeque<purezmq::Message>,
     /// `ZMQ_RCVMORE`.
     rcvmore: bool,
     /// REQ: a request was sent and its reply is not yet all read. REP: a request
@@ -54,10 +57,11 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The rest of a message whose first frames were received, as a message.
+    /// The rest of a message whose first frames were received, as a message; else
+    /// the next message taken off the socket already.
     pub(crate) fn take_partial(&mut self) -> Option<purezmq::Message> {
         if self.incoming.is_empty() {
-            return None;
+            return self.prefetched.pop_front();
         }
         self.rcvmore = false;
         Some(purezmq::Message::from(Vec::from(std::mem::take(
@@ -319,7 +323,7 @@ impl Socket {
         self.check_term()?;
         let mut state = self.state.borrow_mut();
         if state.incoming.is_empty() {
-            let message = match self.inbox.pop() {
+            let message = match state.prefetched.pop_front().or_else(|| self.inbox.pop()) {
                 Some(message) => message,
                 None if flags & DONTWAIT != 0 => self
                     .inner()
@@ -327,6 +331,21 @@ impl Socket {
                     .map_err(from_purezmq)?
                     .ok_or(Error::EAGAIN)?,
                 None if self.inbox.watched() => self.recv_watched()?,
+                // While messages arrive back to back, take what is queued in one
+                // batch: the socket's lock once, not once per message.
+                None if state.streaming => {
+                    let prefetched = &mut state.prefetched;
+                    match self.inner().try_recv_batch(prefetched, PREFETCH) {
+                        Ok(0) => {
+                            // The next is likely a moment away, which purezmq's
+                            // `recv` spins briefly for.
+                            state.streaming = false;
+                            self.block(self.inner().recv())?
+                        }
+                        Ok(_) => prefetched.pop_front().ok_or(Error::EAGAIN)?,
+                        Err(error) => return Err(from_purezmq(error)),
+                    }
+                }
                 // A queued message needs no trip through the runtime.
                 None => match self.inner().try_recv().map_err(from_purezmq)? {
                     Some(message) => {
@@ -335,12 +354,6 @@ impl Socket {
                         state.streaming =
                             !matches!(self.socket_type, SocketType::REQ | SocketType::REP);
                         message
-                    }
-                    // Messages were arriving back to back: the next is likely a
-                    // moment away, which purezmq's `recv` spins briefly for.
-                    None if state.streaming => {
-                        state.streaming = false;
-                        self.block(self.inner().recv())?
                     }
                     None => self.recv_waiting()?,
                 },
@@ -379,22 +392,11 @@ impl Socket {
     /// message may be a moment away on another thread. A caller that waited last
     /// time too (a REQ waiting for its reply, a REP for the next request) would
     /// spin in vain, taking the CPU from the I/O thread that delivers (on a busy
-    /// machine, delaying the very message waited for). `recv_batch` waits without
-    /// spinning.
+    /// machine, delaying the very message waited for). `recv_without_spin` parks at
+    /// once; with a lone tcp or ipc peer it reads the connection itself when woken,
+    /// as a REQ's or REP's send writes it itself.
     fn recv_waiting(&self) -> Result<purezmq::Message> {
-        let timeout = self.inner().options().rcvtimeo;
-        let inner = self.inner();
-        let mut taken = VecDeque::new();
-        self.block(async {
-            let wait = inner.recv_batch(&mut taken, 1);
-            match timeout {
-                None => wait.await,
-                Some(limit) => tokio::time::timeout(limit, wait)
-                    .await
-                    .unwrap_or(Err(purezmq::Error::Timeout(limit))),
-            }
-        })?;
-        taken.pop_front().ok_or(Error::EAGAIN)
+        self.block(self.inner().recv_without_spin())
     }
 
     /// A blocking receive while the `get_fd` watcher takes messages off the socket:
@@ -438,7 +440,13 @@ impl Socket {
     /// Whether a frame can be received now, taking a message off the socket into
     /// the inbox to find out.
     pub(crate) fn readable_now(&self) -> bool {
-        if !self.state.borrow().incoming.is_empty() || !self.inbox.is_empty() {
+        {
+            let state = self.state.borrow();
+            if !state.incoming.is_empty() || !state.prefetched.is_empty() {
+                return true;
+            }
+        }
+        if !self.inbox.is_empty() {
             return true;
         }
         match self.inner().try_recv() {
@@ -468,6 +476,11 @@ impl Socket {
         !state.outgoing.is_empty() || self.check_can_send(&state).is_ok()
     }
 }
+
+/// How many messages a receive takes off the socket at once while they arrive back
+/// to back. They count against no HWM once taken, as libzmq's own batches between
+/// its pipes and the application do not.
+const PREFETCH: usize = 32;
 
 /// Anything [`Socket::send`] takes: whatever converts into a [`Message`].
 pub trait Sendable {

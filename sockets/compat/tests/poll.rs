@@ -129,3 +129,57 @@ fn poll_waits_on_several_sockets_and_a_pipe() {
         sender.join().unwrap();
     });
 }
+
+/// Messages that arrive back to back are taken off the socket a batch at a time;
+/// those taken and not yet received still make the socket readable (to `poll`, to
+/// `ZMQ_EVENTS`, to a DONTWAIT receive) and come out whole and in order.
+#[test]
+fn messages_taken_in_a_batch_stay_readable_and_in_order() {
+    within(60, || {
+        let ctx = zmq::Context::new();
+        let pull = ctx.socket(zmq::PULL).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let endpoint = pull.get_last_endpoint().unwrap().unwrap();
+        let push = ctx.socket(zmq::PUSH).unwrap();
+        push.connect(&endpoint).unwrap();
+        // Fewer than one batch: after the third receive (the first that follows a
+        // receive which found its message queued), all the rest wait in the
+        // compat layer and none in the socket.
+        const COUNT: u32 = 20;
+        for i in 0..COUNT {
+            let number = i.to_string();
+            if i.is_multiple_of(7) {
+                push.send_multipart([number.as_str(), "tail"], 0).unwrap();
+            } else {
+                push.send(number.as_str(), 0).unwrap();
+            }
+        }
+        let expect = |i: u32, flags: i32| {
+            let parts = pull.recv_multipart(flags).unwrap();
+            assert_eq!(parts[0], i.to_string().into_bytes(), "message {i}");
+            assert_eq!(
+                parts.len(),
+                if i.is_multiple_of(7) { 2 } else { 1 },
+                "message {i}"
+            );
+        };
+        // Let them all arrive, so the receives below find them queued.
+        assert_eq!(pull.poll(zmq::POLLIN, -1).unwrap(), 1);
+        thread::sleep(std::time::Duration::from_millis(200));
+        let mut i = 0;
+        while i < 3 {
+            expect(i, 0);
+            i += 1;
+        }
+        assert_eq!(pull.poll(zmq::POLLIN, 0).unwrap(), 1);
+        assert!(pull.get_events().unwrap().contains(zmq::POLLIN));
+        expect(i, zmq::DONTWAIT);
+        i += 1;
+        while i < COUNT {
+            expect(i, 0);
+            i += 1;
+        }
+        assert_eq!(pull.recv_bytes(zmq::DONTWAIT), Err(zmq::Error::EAGAIN));
+        assert_eq!(pull.poll(zmq::POLLIN, 0).unwrap(), 0);
+    });
+}

@@ -266,20 +266,7 @@ impl Socket {
         }
         let size = message.size();
         // The fast path registers no waiter: try first, then register and try again.
-        // A send that follows a receive (a request, a reply) writes to a lone tcp or
-        // ipc peer's connection itself when it is idle (see `direct`); one of a
-        // stream of sends leaves them to the engine, which writes them in batches.
-        let first = !self.core().sending.swap(true, Ordering::Relaxed);
-        let tried = if first {
-            self.core().try_send_direct(message).map(|link| {
-                if let Some(link) = link {
-                    link.flush_or_wake();
-                }
-            })
-        } else {
-            self.core().try_send(message)
-        };
-        match tried {
+        match self.try_send_now(message) {
             Ok(()) => {
                 sent.fetch_add(size, Ordering::Relaxed);
                 return Ok(());
@@ -316,8 +303,27 @@ impl Socket {
 
     /// Sends a message if that can be done without waiting; otherwise gives it back
     /// with the reason ([`Error::WouldBlock`] when peers are mute or absent).
+    ///
+    /// As [`send`](Socket::send) does, a send that follows a receive writes to a lone
+    /// tcp or ipc peer's connection itself, on the calling thread.
     pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
-        self.core().try_send(message.into())
+        self.try_send_now(message.into())
+    }
+
+    /// Queues `message` if that needs no wait. A send that follows a receive (a
+    /// request, a reply) writes to a lone tcp or ipc peer's connection itself when it
+    /// is idle (see `direct`); one of a stream of sends leaves them to the engine,
+    /// which writes them in batches.
+    fn try_send_now(&self, message: Message) -> Result<(), TrySendError> {
+        let first = !self.core().sending.swap(true, Ordering::Relaxed);
+        if !first {
+            return self.core().try_send(message);
+        }
+        self.core().try_send_direct(message).map(|link| {
+            if let Some(link) = link {
+                link.flush_or_wake();
+            }
+        })
     }
 
     /// Whether a message could be sent now without waiting: `ZMQ_POLLOUT` in
@@ -375,11 +381,24 @@ impl Socket {
     /// Cancel-safe: messages wait in the socket's queues, so dropping the future (say,
     /// under `tokio::time::timeout`) loses none.
     pub async fn recv(&self) -> Result<Message> {
+        self.receive(on_several_threads()).await
+    }
+
+    /// Receives as [`recv`](Socket::recv) does, but when nothing is queued waits at
+    /// once, without looking again a few times first: for a caller whose next message
+    /// is a round trip away (a REQ's reply, a REP's next request), where looking again
+    /// only takes the CPU from the thread that delivers it.
+    pub async fn recv_without_spin(&self) -> Result<Message> {
+        self.receive(false).await
+    }
+
+    /// `recv`, looking again a few times before it waits if `spin`.
+    async fn receive(&self, spin: bool) -> Result<Message> {
         self.core().sending.store(false, Ordering::Relaxed);
         if let Some(message) = self.core().try_recv()? {
             return Ok(message);
         }
-        if on_several_threads() {
+        if spin {
             // Another thread may be about to deliver: look again a few times, backing
             // off, before parking this one (see RECV_SPIN_ROUNDS).
             for round in 0..RECV_SPIN_ROUNDS {
