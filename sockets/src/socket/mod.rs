@@ -269,7 +269,13 @@ impl Socket {
         // A send that follows a receive (a request, a reply) writes to a lone tcp or
         // ipc peer's connection itself when it is idle (see `direct`); one of a
         // stream of sends leaves them to the engine, which writes them in batches.
-        let first = !self.core().sending.swap(true, Ordering::Relaxed);
+        // A load first: a stream of sends then writes nothing here, and a
+        // read-modify-write per message costs as much as the rest of the send.
+        let sending = &self.core().sending;
+        let first = !sending.load(Ordering::Relaxed);
+        if first {
+            sending.store(true, Ordering::Relaxed);
+        }
         let tried = if first {
             self.core().try_send_direct(message).map(|link| {
                 if let Some(link) = link {
@@ -281,7 +287,12 @@ impl Socket {
         };
         match tried {
             Ok(()) => {
-                sent.fetch_add(size, Ordering::Relaxed);
+                // Only a hint for when to yield: tasks sending on one socket at once
+                // may lose each other's counts, which costs nothing but a late yield.
+                sent.store(
+                    sent.load(Ordering::Relaxed).saturating_add(size),
+                    Ordering::Relaxed,
+                );
                 return Ok(());
             }
             Err(TrySendError {
@@ -331,12 +342,15 @@ impl Socket {
         }
         if on_several_threads() {
             // Another thread may be about to deliver: look again a few times, backing
-            // off, before parking this one (see RECV_SPIN_ROUNDS).
+            // off, before parking this one (see RECV_SPIN_ROUNDS). Meanwhile the
+            // pipes found empty stay in the rotation, so a writer does not signal
+            // each message it pushes; the first look of the wait below, as any
+            // `try_recv`, takes them out again before this task parks.
             for round in 0..RECV_SPIN_ROUNDS {
                 for _ in 0..1u32 << round.min(6) {
                     std::hint::spin_loop();
                 }
-                if let Some(message) = self.core().try_recv()? {
+                if let Some(message) = self.core().try_recv_polling()? {
                     return Ok(message);
                 }
             }
