@@ -452,29 +452,6 @@ impl Core {
         state.recv(&self.readiness)
     }
 
-    /// Receives now if a message is queued, as [`try_recv`](Self::try_recv) does, but
-    /// leaves inbound pipes found empty in the fair-queue rotation (see
-    /// [`FairQueue::set_polling`](crate::pattern::FairQueue::set_polling)): for a
-    /// caller that looks again at once. It must call `try_recv` before it waits.
-    pub(crate) fn try_recv_polling(&self) -> Result<Option<Message>, Error> {
-        let mut state = self.lock();
-        if state.closed {
-            return Err(Error::Closed);
-        }
-        let polling = match state.pattern.fair_queue() {
-            Some(queue) => {
-                queue.set_polling(true);
-                true
-            }
-            None => false,
-        };
-        let received = state.recv(&self.readiness);
-        if polling && let Some(queue) = state.pattern.fair_queue() {
-            queue.set_polling(false);
-        }
-        received
-    }
-
     /// Moves up to `max` queued messages to the back of `into` under one lock;
     /// returns how many.
     pub(crate) fn try_recv_batch(

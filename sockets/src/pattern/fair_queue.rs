@@ -31,12 +31,6 @@ struct Inbound {
 pub(crate) struct FairQueue {
     rotation: VecDeque<Inbound>,
     ready_scratch: Vec<Arc<Pipe>>,
-    /// Set while the socket polls without waiting in between (`recv` spinning on a
-    /// multi-threaded runtime): a pipe found empty stays in the rotation, so its
-    /// writer signals nothing for the next message and the reader finds it with a
-    /// plain load. Whoever clears it looks once more before it waits, which takes
-    /// the empty pipes out as usual (see [`FairQueue::set_polling`]).
-    polling: bool,
 }
 
 impl FairQueue {
@@ -54,23 +48,14 @@ impl FairQueue {
         }
     }
 
-    /// Keeps (`true`) or takes out (`false`, the default) the pipes found empty.
-    /// Polling must end with a `recv` after clearing it, before the socket waits for
-    /// its readiness: a pipe left in the rotation signals nothing when it fills.
-    pub(crate) fn set_polling(&mut self, polling: bool) {
-        self.polling = polling;
-    }
-
     /// The next message, fair-queued over the peers, with the peer it came from.
     /// `routed` puts the peer's routing id in front of it (ROUTER).
     pub(crate) fn recv(&mut self, readiness: &Readiness, routed: bool) -> Option<(u64, Message)> {
         self.absorb_ready(readiness);
         // The pipe in front is worked on where it lies: moving it out and back per
         // message cost more than the rest of the lookup.
-        // While polling, each pipe is looked at once.
-        let mut polls = self.rotation.len();
         while let Some(inbound) = self.rotation.front_mut() {
-            if inbound.local.is_empty() && !(self.polling && inbound.pipe.len() == 0) {
+            if inbound.local.is_empty() {
                 inbound.pipe.take_all(&mut inbound.local);
             }
             match inbound.local.pop_front() {
@@ -89,16 +74,6 @@ impl FairQueue {
                         self.rotation.rotate_left(1);
                     }
                     return Some((peer, message));
-                }
-                None if self.polling => {
-                    // Everything taken was reported consumed when `local` ran out,
-                    // so the count is what waits in the pipe: nothing, or a message
-                    // pushed since, which the lock is taken for next time.
-                    polls -= 1;
-                    if polls == 0 {
-                        break;
-                    }
-                    self.rotation.rotate_left(1);
                 }
                 None => {
                     // Leaving the rotation: a writer that finds the flag set does not
@@ -141,69 +116,10 @@ mod tests {
     use super::*;
     use crate::pipe::End;
 
-    fn message(text: &'static str) -> Message {
-        Message::from(text)
-    }
-
-    fn body(received: Option<(u64, Message)>) -> Option<Bytes> {
-        received.map(|(_, m)| m.frames()[0].clone())
-    }
-
-    /// While polling, an empty pipe stays in the rotation and its writer lists
-    /// nothing; the first plain `recv` after polling takes it out, so the next
-    /// message written is listed with the readiness again and a waiting receiver
-    /// would be woken.
+    /// Each pipe in turn gives one message, however many it holds, and a pipe that
+    /// runs dry leaves the turn to the others.
     #[test]
-    fn polling_keeps_empty_pipes_until_a_plain_recv() {
-        let readiness = Arc::new(Readiness::default());
-        let pipe = Pipe::new(
-            1,
-            0,
-            false,
-            End::socket(&readiness),
-            End::task(),
-            Bytes::new(),
-        );
-        let mut queue = FairQueue::default();
-        pipe.push(message("a"));
-        assert_eq!(
-            body(queue.recv(&readiness, false)).as_deref(),
-            Some(&b"a"[..])
-        );
-
-        queue.set_polling(true);
-        assert!(queue.recv(&readiness, false).is_none());
-        assert!(
-            pipe.in_rotation.load(Ordering::SeqCst),
-            "kept while polling"
-        );
-        pipe.push(message("b"));
-        let mut listed = Vec::new();
-        readiness.take_ready(&mut listed);
-        assert!(listed.is_empty(), "a pipe in the rotation is not listed");
-        assert_eq!(
-            body(queue.recv(&readiness, false)).as_deref(),
-            Some(&b"b"[..])
-        );
-        assert!(queue.recv(&readiness, false).is_none());
-
-        queue.set_polling(false);
-        assert!(queue.recv(&readiness, false).is_none());
-        assert!(
-            !pipe.in_rotation.load(Ordering::SeqCst),
-            "taken out by a plain recv"
-        );
-        // Out of the rotation, the pipe is found again only if its push listed it.
-        pipe.push(message("c"));
-        assert_eq!(
-            body(queue.recv(&readiness, false)).as_deref(),
-            Some(&b"c"[..])
-        );
-    }
-
-    /// Polling looks at every pipe in turn and keeps fair-queueing among them.
-    #[test]
-    fn polling_goes_round_every_pipe() {
+    fn pipes_take_turns_one_message_each() {
         let readiness = Arc::new(Readiness::default());
         let pipes: Vec<_> = (0..3)
             .map(|peer| {
@@ -217,24 +133,16 @@ mod tests {
                 )
             })
             .collect();
-        let mut queue = FairQueue::default();
-        for pipe in &pipes {
-            pipe.push(message("first"));
+        for (i, pipe) in pipes.iter().enumerate() {
+            for _ in 0..=i {
+                pipe.push(Message::from("m"));
+            }
         }
-        queue.set_polling(true);
+        let mut queue = FairQueue::default();
         let mut peers = Vec::new();
         while let Some((peer, _)) = queue.recv(&readiness, false) {
             peers.push(peer);
         }
-        peers.sort_unstable();
-        assert_eq!(peers, [0, 1, 2]);
-        pipes[2].push(message("late"));
-        let received = queue.recv(&readiness, false);
-        assert_eq!(
-            received.map(|(peer, _)| peer),
-            Some(2),
-            "found past the empty ones"
-        );
-        assert!(queue.recv(&readiness, false).is_none());
+        assert_eq!(peers, [0, 1, 2, 1, 2, 2]);
     }
 }

@@ -342,15 +342,12 @@ impl Socket {
         }
         if on_several_threads() {
             // Another thread may be about to deliver: look again a few times, backing
-            // off, before parking this one (see RECV_SPIN_ROUNDS). Meanwhile the
-            // pipes found empty stay in the rotation, so a writer does not signal
-            // each message it pushes; the first look of the wait below, as any
-            // `try_recv`, takes them out again before this task parks.
+            // off, before parking this one (see RECV_SPIN_ROUNDS).
             for round in 0..RECV_SPIN_ROUNDS {
                 for _ in 0..1u32 << round.min(6) {
                     std::hint::spin_loop();
                 }
-                if let Some(message) = self.core().try_recv_polling()? {
+                if let Some(message) = self.core().try_recv()? {
                     return Ok(message);
                 }
             }
