@@ -166,3 +166,50 @@ async fn multipart_atomic_across_reconnect() {
         assert_eq!(m.frames()[2], big(b'd'));
     }
 }
+
+/// Over inproc on a multi-threaded runtime, a PULL that spins between looks (and
+/// keeps its empty pipes in the rotation meanwhile) and then parks loses nothing
+/// and reorders nothing: three PUSH tasks, each on its own pipe and sometimes
+/// pausing so that the PULL parks, deliver every message in their own order, with
+/// multipart messages whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inproc_stream_to_a_spinning_pull_loses_and_reorders_nothing() {
+    const SENDERS: u32 = 3;
+    const EACH: u32 = 20_000;
+    let pull = socket(SocketType::Pull);
+    pull.bind("inproc://spinning-pull").unwrap();
+    let mut tasks = Vec::new();
+    for sender in 0..SENDERS {
+        let push = socket(SocketType::Push);
+        push.connect("inproc://spinning-pull").unwrap();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..EACH {
+                let head = Bytes::from(format!("{sender}"));
+                let body = Bytes::from(n.to_be_bytes().to_vec());
+                push.send(Message::from(vec![head, body])).await.unwrap();
+                if n % 1000 == 999 {
+                    // Long enough for the PULL to stop spinning and park.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            push
+        }));
+    }
+    let mut next = [0u32; SENDERS as usize];
+    for _ in 0..SENDERS * EACH {
+        let message = tokio::time::timeout(Duration::from_secs(30), pull.recv())
+            .await
+            .expect("every message arrives")
+            .unwrap();
+        let frames = message.frames();
+        assert_eq!(frames.len(), 2, "multipart messages arrive whole");
+        let sender: usize = std::str::from_utf8(&frames[0]).unwrap().parse().unwrap();
+        let n = u32::from_be_bytes(frames[1][..].try_into().unwrap());
+        assert_eq!(n, next[sender], "in order from sender {sender}");
+        next[sender] += 1;
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(next, [EACH; SENDERS as usize]);
+}

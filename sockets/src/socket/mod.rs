@@ -268,7 +268,12 @@ impl Socket {
         // The fast path registers no waiter: try first, then register and try again.
         match self.try_send_now(message) {
             Ok(()) => {
-                sent.fetch_add(size, Ordering::Relaxed);
+                // Only a hint for when to yield: tasks sending on one socket at once
+                // may lose each other's counts, which costs nothing but a late yield.
+                sent.store(
+                    sent.load(Ordering::Relaxed).saturating_add(size),
+                    Ordering::Relaxed,
+                );
                 return Ok(());
             }
             Err(TrySendError {
@@ -315,10 +320,16 @@ impl Socket {
     /// is idle (see `direct`); one of a stream of sends leaves them to the engine,
     /// which writes them in batches.
     fn try_send_now(&self, message: Message) -> Result<(), TrySendError> {
-        let first = !self.core().sending.swap(true, Ordering::Relaxed);
-        if !first {
+        // A send that follows a receive (a request, a reply) writes to a lone tcp or
+        // ipc peer's connection itself when it is idle (see `direct`); one of a
+        // stream of sends leaves them to the engine, which writes them in batches.
+        // A load first: a stream of sends then writes nothing here, and a
+        // read-modify-write per message costs as much as the rest of the send.
+        let sending = &self.core().sending;
+        if sending.load(Ordering::Relaxed) {
             return self.core().try_send(message);
         }
+        sending.store(true, Ordering::Relaxed);
         self.core().try_send_direct(message).map(|link| {
             if let Some(link) = link {
                 link.flush_or_wake();
