@@ -243,3 +243,123 @@ async fn try_send_and_recv_without_spin_keep_order_and_size_on_one_thread() {
 async fn try_send_and_recv_without_spin_keep_order_and_size_on_several_threads() {
     try_send_and_recv_without_spin_keep_order_and_size().await;
 }
+
+/// Counts the wake-ups of the task it wraps.
+struct CountingWaker {
+    inner: std::task::Waker,
+    wakes: std::sync::atomic::AtomicUsize,
+}
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.wakes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.wake_by_ref();
+    }
+}
+
+/// A REQ's `recv` that reads the reply from its connection itself hands it to the
+/// socket's queue and takes it from there in the same poll, without waking its own
+/// task (on a current-thread runtime such a wake costs another poll of the task and
+/// a look at the kernel's events on every round trip). The REP answers from a thread
+/// of its own, so nothing but the `recv` itself runs during its polls here.
+#[tokio::test(flavor = "current_thread")]
+async fn a_recv_that_reads_the_reply_itself_does_not_wake_its_own_task() {
+    for transport in STREAMS {
+        let (endpoint_tx, endpoint_rx) = std::sync::mpsc::channel();
+        let server = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let rep = socket(SocketType::Rep);
+                endpoint_tx
+                    .send(bind(&rep, transport, "direct-no-self-wake"))
+                    .unwrap();
+                for _ in 0..100 {
+                    let request = recv(&rep).await;
+                    rep.send(request).await.unwrap();
+                }
+                rep.close().await;
+            });
+        });
+        let endpoint = endpoint_rx.recv().unwrap();
+        let req = socket(SocketType::Req);
+        req.connect(&endpoint).unwrap();
+        let mut self_wakes = 0;
+        for i in 0..100u32 {
+            req.send(numbered(i)).await.unwrap();
+            let mut reply = std::pin::pin!(req.recv());
+            let reply = std::future::poll_fn(|cx| {
+                let counting = std::sync::Arc::new(CountingWaker {
+                    inner: cx.waker().clone(),
+                    wakes: std::sync::atomic::AtomicUsize::new(0),
+                });
+                let waker = std::task::Waker::from(std::sync::Arc::clone(&counting));
+                let polled = reply
+                    .as_mut()
+                    .poll(&mut std::task::Context::from_waker(&waker));
+                if polled.is_ready() {
+                    self_wakes += counting.wakes.load(std::sync::atomic::Ordering::SeqCst);
+                }
+                polled
+            })
+            .await
+            .unwrap();
+            assert_eq!(number(&reply), i, "{transport:?}");
+        }
+        assert_eq!(self_wakes, 0, "{transport:?}: recv woke its own task");
+        server.join().unwrap();
+    }
+}
+
+/// Two `recv`s wait on one socket with one tcp or ipc peer, each reading from the
+/// connection in turn: two messages arriving together reach both.
+async fn two_waiting_recvs_get_a_message_each() {
+    for transport in STREAMS {
+        let router = socket(SocketType::Router);
+        let endpoint = bind(&router, transport, "direct-two-recvs");
+        let dealer = socket(SocketType::Dealer);
+        dealer.connect(&endpoint).unwrap();
+        send(&dealer, &["hello"]).await;
+        let hello = recv(&router).await;
+        for round in 0..20 {
+            let other = dealer.clone();
+            let first = tokio::spawn(async move { recv(&other).await });
+            let other = dealer.clone();
+            let second = tokio::spawn(async move { recv(&other).await });
+            // Let both start waiting.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let mut batch = std::collections::VecDeque::new();
+            for n in 0..2 {
+                batch.push_back(Message::from_iter([
+                    hello.frames()[0].clone(),
+                    Bytes::from(format!("{round}-{n}")),
+                ]));
+            }
+            router.send_batch(&mut batch).await.unwrap();
+            let mut got = [first.await.unwrap(), second.await.unwrap()]
+                .map(|m| String::from_utf8(m.frames()[0].to_vec()).unwrap());
+            got.sort();
+            assert_eq!(
+                got,
+                [format!("{round}-0"), format!("{round}-1")],
+                "{transport:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn two_waiting_recvs_get_a_message_each_on_one_thread() {
+    two_waiting_recvs_get_a_message_each().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_waiting_recvs_get_a_message_each_on_several_threads() {
+    two_waiting_recvs_get_a_message_each().await;
+}

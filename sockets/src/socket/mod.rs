@@ -409,7 +409,10 @@ impl Socket {
         if let Some(message) = self.core().try_recv()? {
             return Ok(message);
         }
-        if spin {
+        // With one tcp or ipc peer the next message comes from the wire, which this
+        // future reads itself below: looking again meanwhile would only burn the CPU
+        // the peer may need to send it.
+        if spin && self.core().direct_link().is_none() {
             // Another thread may be about to deliver: look again a few times, backing
             // off, before parking this one (see RECV_SPIN_ROUNDS).
             for round in 0..RECV_SPIN_ROUNDS {
@@ -444,10 +447,18 @@ impl Socket {
                 match &turn {
                     Some(turn) => {
                         std::future::poll_fn(|cx| {
-                            if readable.as_mut().poll(cx).is_ready() {
+                            // Read while waiting with a fresh waiter that has no waker
+                            // yet: the messages this read hands to the inbound pipe
+                            // notify it without waking this task, which is running
+                            // and takes them next (a wake would cost the runtime
+                            // another poll of the task, and a current-thread runtime
+                            // a look at the kernel's events too). Dropping the last
+                            // waiter passes a notification it got on to the next one.
+                            readable.set(readiness.readable.notified());
+                            if readable.as_mut().enable() || turn.link.poll_read(cx).is_ready() {
                                 return Poll::Ready(());
                             }
-                            turn.link.poll_read(cx)
+                            readable.as_mut().poll(cx)
                         })
                         .await;
                     }
