@@ -4,7 +4,7 @@
 //! (and pyzmq's read by `purezmq cat`), CURVE between the two with those files, and
 //! PLAIN both ways.
 //!
-//! The binary is built with `cargo build -p purezmq-broker --bin purezmq` into the
+//! The binary is built with `cargo build --workspace --bin purezmq` into the
 //! target directory this test runs from (a no-op when it is up to date); set
 //! `PUREZMQ_BIN` to test another build. Where pyzmq binds, it takes a free tcp port
 //! and says which; where `purezmq cat` binds, it takes an ipc path of its own, so

@@ -3,7 +3,7 @@
 //! (`python/clone_peer.py`): Python clients sharing a map through our server, and
 //! our clients through a Python server; and, for the record, ours together.
 //!
-//! The examples are built with `cargo build -p purezmq-broker --examples` into the
+//! The examples are built with `cargo build --workspace --examples` into the
 //! target directory this test runs from (a no-op when they are up to date). Each
 //! test picks three free consecutive tcp ports, as the guide's programs use.
 
@@ -27,7 +27,7 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Builds the purezmq-broker examples and gives the path of one.
 fn example(name: &str) -> PathBuf {
-    support::example("purezmq-broker", name)
+    support::example(name)
 }
 
 /// A port P such that P, P + 1 and P + 2 are free now.

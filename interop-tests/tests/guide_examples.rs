@@ -2,7 +2,7 @@
 //! the guide's own programs on libzmq: the Python hwclient against our hwserver,
 //! and our hwclient against the Python hwserver, on the guide's tcp port 5555.
 //!
-//! The examples are built with `cargo build -p purezmq --examples` into the target
+//! The examples are built with `cargo build --workspace --examples` into the target
 //! directory this test runs from (a no-op when they are up to date). Both tests
 //! bind port 5555, so they take turns.
 
@@ -26,7 +26,7 @@ static PORT_5555: Mutex<()> = Mutex::new(());
 
 /// Builds the purezmq examples and gives the path of one.
 fn example(name: &str) -> PathBuf {
-    support::example("purezmq", name)
+    support::example(name)
 }
 
 /// A child process killed when dropped.

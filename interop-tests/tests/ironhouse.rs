@@ -3,7 +3,7 @@
 //! against pyzmq's Ironhouse peers (`python/ironhouse.py`), with certificates that
 //! pyzmq's `zmq.auth.create_certificates` wrote.
 //!
-//! The examples are built with `cargo build -p purezmq --example ...` into the
+//! The examples are built with `cargo build --workspace --example ...` into the
 //! target directory this test runs from (a no-op when they are up to date). Both
 //! tests use the examples' tcp port 9000, so they take turns.
 
@@ -35,7 +35,9 @@ fn example(name: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build
-        .args(["build", "--quiet", "-p", "purezmq"])
+        // `--workspace`: features resolved as `cargo test --workspace` resolves them,
+        // so under that command this build is a no-op.
+        .args(["build", "--quiet", "--workspace"])
         .args(["--example", "ironhouse_server"])
         .args(["--example", "ironhouse_client"])
         .arg("--target-dir")

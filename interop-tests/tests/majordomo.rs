@@ -7,7 +7,7 @@
 //! Each peer is a pyzmq (libzmq 4.3.5) process of its own. The broker is `purezmq
 //! broker` in a process of its own on a free loopback port, except in the one test
 //! that reads the broker's counters: there it is the library's `Broker`, spawned in
-//! the test. The binary is built with `cargo build -p purezmq-broker` into the
+//! the test. The binary is built with `cargo build --workspace` into the
 //! target directory this test runs from (a no-op when it is up to date).
 //!
 //! Run with `cargo test -p purezmq-interop-tests --test majordomo`.

@@ -4,7 +4,7 @@
 //! libzmq steering our steerable proxy (`python/proxy_control.py`), in this process
 //! and as `purezmq proxy --control`.
 //!
-//! The examples and the binary are built with `cargo build -p purezmq-broker` into
+//! The examples and the binary are built with `cargo build --workspace` into
 //! the target directory this test runs from (a no-op when they are up to date). The
 //! examples bind `tcp://127.0.0.1:*` and print the ports they got, and `purezmq
 //! proxy` binds ipc paths of each test's own, so tests can run side by side; one
@@ -34,7 +34,7 @@ const ANY_PORT: &str = "tcp://127.0.0.1:*";
 
 /// Builds the broker's examples (once per test process) and gives the path of one.
 fn example(name: &str) -> PathBuf {
-    support::example("purezmq-broker", name)
+    support::example(name)
 }
 
 /// One of the broker's examples, or `purezmq proxy`, running as a process, killed

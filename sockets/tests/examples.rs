@@ -3,8 +3,10 @@
 //! each other and print what the guide's do.
 //!
 //! The first test to need an example builds them all with
-//! `cargo build -p purezmq --examples` (a no-op when `cargo test` has built them
-//! already) into the target directory this test runs from.
+//! `cargo build --workspace --examples` (a no-op when `cargo test --workspace` has
+//! built them already: `--workspace` resolves features as it does, where `-p
+//! purezmq` would rebuild dependencies first) into the target directory this test
+//! runs from.
 //!
 //! Tests that share a fixed port take [`BROKER_PORTS`]; the others use ports no other
 //! test here uses, so they run in parallel.
@@ -40,8 +42,7 @@ fn examples_dir() -> &'static Path {
             .args([
                 "build",
                 "--quiet",
-                "-p",
-                "purezmq",
+                "--workspace",
                 "--examples",
                 "--target-dir",
             ])

@@ -5,9 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Runs `cargo build --quiet ARGS` into the target directory and profile this test
-/// runs from (a no-op when everything is up to date) and returns that profile's
-/// directory, where the binaries are (examples under `examples/`).
+/// Runs `cargo build --quiet --workspace ARGS` into the target directory and profile
+/// this test runs from and returns that profile's directory, where the binaries are
+/// (examples under `examples/`).
+///
+/// `--workspace`, with an example among the targets, resolves features as `cargo
+/// test --workspace` does, so under the README's test command this is a no-op. With
+/// `-p PACKAGE`, or without examples (no dev-dependencies), cargo would unify fewer
+/// features and rebuild a chain of dependencies first: a minute or more in CI.
 ///
 /// # Panics
 ///
@@ -23,7 +28,7 @@ pub fn cargo_build(args: &[&str]) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build
-        .args(["build", "--quiet"])
+        .args(["build", "--quiet", "--workspace"])
         .args(args)
         .arg("--target-dir")
         .arg(target_dir);
@@ -54,25 +59,20 @@ pub fn purezmq() -> &'static Path {
         if let Some(binary) = std::env::var_os("PUREZMQ_BIN") {
             return PathBuf::from(binary);
         }
-        let profile_dir = cargo_build(&["-p", "purezmq-broker", "--bin", "purezmq"]);
+        // The examples come along so that the build is resolved as the tests' own.
+        let profile_dir = cargo_build(&["--bin", "purezmq", "--examples"]);
         let binary = profile_dir.join(format!("purezmq{}", std::env::consts::EXE_SUFFIX));
         assert!(binary.is_file(), "no binary at {}", binary.display());
         binary
     })
 }
 
-/// Builds `package`'s examples (once per test process) and gives the path of the one
-/// called `name`.
-pub fn example(package: &str, name: &str) -> PathBuf {
-    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    let profile_dir = match built.iter().find(|(p, _)| p == package) {
-        Some((_, dir)) => dir.clone(),
-        None => {
-            let dir = cargo_build(&["-p", package, "--examples"]);
-            built.push((package.to_owned(), dir.clone()));
-            dir
-        }
-    };
-    profile_dir.join("examples").join(name)
+/// Builds the workspace's examples (once per test process) and gives the path of
+/// the one called `name`.
+pub fn example(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| cargo_build(&["--examples"]))
+        .join("examples")
+        .join(name)
 }
