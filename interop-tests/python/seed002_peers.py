@@ -26,7 +26,9 @@ Seed modes:
                                     --announce it first prints "listening" once
                                     it has connected both.
   stable-publisher [PUB REQ]        PUB to 5559, REQ to 5561: sends b'Hello', and on
-                                    b'yes' sends b'Blablabla' three times.
+                                    b'yes' sends b'Blablabla' three times. Unlike
+                                    the seed it first waits for its PUB's connection
+                                    (see the function: the seed's race).
 Shared queue (the seed's REQ/REP behind a ROUTER/DEALER broker):
   client [REQ]                      REQ to 5559: --count requests b'Hello <name> <i>',
                                     prints "client <name> got <repr>" for each reply.
@@ -164,7 +166,19 @@ def stable_subscriber(context, endpoints, args):
 def stable_publisher(context, endpoints, args):
     sender = context.socket(zmq.PUB)
     sender.setsockopt(zmq.LINGER, 2000)
+    # The seed's program races here: its REQ/REP handshake says the subscriber is
+    # subscribed at the forwarder, not that the subscription has come back to this
+    # PUB over its own new connection, and a PUB drops what no subscription wants.
+    # On a loaded machine the handshake through the queue can win. So wait until
+    # the PUB's connection is up, and a moment more for the forwarder's XSUB to send
+    # the subscriptions it holds to its new peer.
+    monitor = sender.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
     attach(sender, endpoints[0])
+    if monitor.poll(int((args.timeout or 30) * 1000)):
+        monitor.recv_multipart()
+        time.sleep(0.2)
+    sender.disable_monitor()
+    monitor.close()
     controller = context.socket(zmq.REQ)
     attach(controller, endpoints[1])
     controller.send(b"Hello")
