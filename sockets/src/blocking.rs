@@ -102,9 +102,15 @@ impl Socket {
         self.inner.try_send(message)
     }
 
-    /// See [`crate::Socket::recv`].
+    /// See [`crate::Socket::recv`]. The thread waits in the kernel (see
+    /// [`wait_for_receive`]).
     pub fn recv(&self) -> Result<Message> {
-        RUNTIME.block_on(self.inner.recv())
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Blocking inside a runtime is a mistake tokio reports.
+            return RUNTIME.block_on(self.inner.recv());
+        }
+        let _runtime = RUNTIME.enter();
+        wait_for_receive(&self.inner, self.inner.recv())
     }
 
     /// See [`crate::Socket::try_recv`].
@@ -133,6 +139,35 @@ impl Socket {
     pub fn close(self) {
         RUNTIME.block_on(self.inner.close());
     }
+}
+
+/// Runs `work`, a receive on `socket` (or a future that ends with one), to
+/// completion on the calling thread, which blocks meanwhile: for threads outside
+/// any runtime, such as the blocking API's callers and the `zmq` drop-in's. The
+/// caller enters the runtime that drives `socket` first.
+///
+/// The thread sleeps in the kernel: when `socket` has a lone tcp or ipc peer, in
+/// `poll(2)` on that connection, so the kernel wakes it when the message arrives
+/// and it reads the connection itself, with no hand-off through the runtime's I/O
+/// thread; everything else the receive waits for (a message that came another way,
+/// a peer that came or went, RCVTIMEO) rings a bell it also watches.
+///
+/// ```
+/// use purezmq::{Socket, SocketType, blocking};
+///
+/// let runtime = tokio::runtime::Runtime::new()?;
+/// let _entered = runtime.enter();
+/// let pull = Socket::new(SocketType::Pull);
+/// pull.bind("tcp://127.0.0.1:*")?;
+/// let push = Socket::new(SocketType::Push);
+/// push.connect(&pull.last_endpoint())?;
+/// runtime.block_on(push.send("work"))?;
+/// let message = blocking::wait_for_receive(&pull, pull.recv())?;
+/// assert_eq!(message.frames(), ["work"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn wait_for_receive<F: std::future::Future>(socket: &crate::Socket, work: F) -> F::Output {
+    crate::wait::run(socket.direct_link(), work)
 }
 
 /// Monitor events, received one by one.

@@ -25,7 +25,8 @@
 //! engine if the application cannot settle it at once.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, Read};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
@@ -115,6 +116,45 @@ impl Wire {
             Ok(()) => Ok(got),
             Err(_) if got > 0 => Ok(got),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Reads what the kernel has into `buffer`, at most `room` bytes, asking the
+    /// kernel itself rather than tokio's record of readiness: for a caller the kernel
+    /// woke on this descriptor (see `wait`) before the runtime's I/O thread saw the
+    /// event, which tokio's own reads would not look at yet. A read that drains the
+    /// socket also clears tokio's record, so the engine is not woken for data already
+    /// taken (tokio clears only what it had recorded before).
+    fn read_woken(&self, buffer: &mut BytesMut, room: usize) -> io::Result<usize> {
+        let start = buffer.len();
+        buffer.resize(start + room, 0);
+        let got = match self {
+            Wire::Tcp(s) => (&*socket2::SockRef::from(s)).read(&mut buffer[start..]),
+            Wire::Ipc(s) => (&*socket2::SockRef::from(s)).read(&mut buffer[start..]),
+        };
+        buffer.truncate(start + got.as_ref().map_or(0, |n| *n));
+        match got {
+            Ok(n) if n > 0 && n < room => self.forget_readable(),
+            Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => self.forget_readable(),
+            _ => {}
+        }
+        got
+    }
+
+    /// Clears tokio's record that the stream is readable, if it has one.
+    fn forget_readable(&self) {
+        let drained = || Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock));
+        let _ = match self {
+            Wire::Tcp(s) => s.try_io(Interest::READABLE, drained),
+            Wire::Ipc(s) => s.try_io(Interest::READABLE, drained),
+        };
+    }
+
+    /// The stream's descriptor, for a thread that waits on it in the kernel.
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Wire::Tcp(s) => s.as_fd(),
+            Wire::Ipc(s) => s.as_fd(),
         }
     }
 
@@ -367,6 +407,60 @@ impl Link {
                 }
             }
         }
+    }
+
+    /// Reads what the kernel has for this connection now, for a thread the kernel
+    /// woke because the descriptor turned readable (see `wait`), and hands what it
+    /// decodes to the inbound pipe, whose readiness tells the waiting `recv`.
+    /// Returns whether it got anywhere: read something, or met what the engine must
+    /// act on (which it has been woken for). Nothing when the engine holds the
+    /// connection (it reads then) or the inbound pipe is full.
+    pub(crate) fn read_woken(&self) -> bool {
+        let Some(inp) = self.inp.get() else {
+            return false;
+        };
+        let Ok(mut io) = self.io.try_lock() else {
+            return false;
+        };
+        if !self.is_open(&io) || io.eof || inp.is_full() {
+            return false;
+        }
+        // A round trip's message is small: the least room, read again while it
+        // fills, up to what one read of the engine's may take.
+        let mut got = 0;
+        while got < READ_MAX {
+            let buffer = io.conn.recv_buffer();
+            match self.wire.read_woken(buffer, READ_MIN) {
+                Ok(0) => {
+                    io.eof = true;
+                    drop(io);
+                    self.wake_engine();
+                    return true;
+                }
+                Ok(n) => {
+                    got += n;
+                    if n < READ_MIN {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    io.failure = Some(e.into());
+                    drop(io);
+                    self.wake_engine();
+                    return true;
+                }
+            }
+        }
+        if got == 0 {
+            return false;
+        }
+        if !self.settle(&mut io, inp) {
+            drop(io);
+            self.wake_engine();
+        }
+        true
     }
 
     /// Decodes what was read, hands the messages to the inbound pipe and writes what

@@ -44,6 +44,7 @@ mod pipe;
 mod readiness;
 mod socket;
 mod transport;
+mod wait;
 pub mod zap;
 
 pub use error::{Error, Result, TrySendError};

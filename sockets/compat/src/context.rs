@@ -52,6 +52,18 @@ pub(crate) fn wait<F: Future>(work: F) -> F::Output {
     }
 }
 
+/// Runs `work`, a receive on `socket`, to completion as [`wait`] does, with the
+/// calling thread waiting in the kernel on the socket's lone connection, as a
+/// libzmq application thread waits in `poll`: the kernel wakes it when the message
+/// arrives, not the I/O thread (see `purezmq::blocking::wait_for_receive`).
+pub(crate) fn wait_receiving<F: Future>(socket: &purezmq::Socket, work: F) -> F::Output {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return wait(work);
+    }
+    let _runtime = RUNTIME.enter();
+    purezmq::blocking::wait_for_receive(socket, work)
+}
+
 /// Wakes a thread parked in [`wait`].
 struct Unpark(std::thread::Thread);
 

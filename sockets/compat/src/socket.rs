@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use purezmq::TrySendError;
 
-use crate::context::{Context, RUNTIME, wait};
+use crate::context::{Context, RUNTIME, wait, wait_receiving};
 use crate::error::{Error, Result, from_purezmq};
 use crate::inbox::Inbox;
 use crate::message::Message;
@@ -114,15 +114,35 @@ impl Socket {
 
     /// Runs `work` on the runtime until it is done or the context is destroyed.
     pub(crate) fn block<T>(&self, work: impl Future<Output = purezmq::Result<T>>) -> Result<T> {
+        self.block_on(work, false)
+    }
+
+    /// As [`block`](Self::block), for a receive: the thread waits in the kernel on
+    /// the socket's lone connection, if it has one, and reads it when the kernel
+    /// wakes it (see `wait_receiving`).
+    fn block_receiving<T>(&self, work: impl Future<Output = purezmq::Result<T>>) -> Result<T> {
+        self.block_on(work, true)
+    }
+
+    fn block_on<T>(
+        &self,
+        work: impl Future<Output = purezmq::Result<T>>,
+        receiving: bool,
+    ) -> Result<T> {
         self.check_term()?;
         let terminated = &self.context.inner.terminated;
-        wait(async {
+        let work = async {
             tokio::select! {
                 biased;
                 () = terminated.cancelled() => Err(Error::ETERM),
                 result = work => result.map_err(from_purezmq),
             }
-        })
+        };
+        if receiving {
+            wait_receiving(self.inner(), work)
+        } else {
+            wait(work)
+        }
     }
 
     /// Accepts connections on `endpoint` (`tcp://127.0.0.1:5555`, `tcp://*:*`,
@@ -396,7 +416,7 @@ impl Socket {
     /// once; with a lone tcp or ipc peer it reads the connection itself when woken,
     /// as a REQ's or REP's send writes it itself.
     fn recv_waiting(&self) -> Result<purezmq::Message> {
-        self.block(self.inner().recv_without_spin())
+        self.block_receiving(self.inner().recv_without_spin())
     }
 
     /// A blocking receive while the `get_fd` watcher takes messages off the socket:

@@ -469,6 +469,11 @@ impl Socket {
         with_timeout(timeout, wait).await
     }
 
+    /// The connection a receive reads itself, if the socket has one stream peer.
+    pub(crate) fn direct_link(&self) -> Option<Arc<crate::direct::Link>> {
+        self.core().direct_link()
+    }
+
     /// Receives a message if one is queued.
     pub fn try_recv(&self) -> Result<Option<Message>> {
         self.core().sending.store(false, Ordering::Relaxed);
