@@ -143,7 +143,13 @@ async fn a_request_sent_while_disconnected_goes_on_the_next_connection() {
     wait_event(&mut monitor, |kind| matches!(kind, EventKind::Disconnected)).await;
     send(&req, &["two"]).await;
     let rep = socket(SocketType::Rep);
-    rep.bind(&endpoint).unwrap();
+    // The REQ's reconnects may hold the port for a moment (a connect to a free
+    // port can be given it as its source, which the connecter then drops).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while let Err(e) = rep.bind(&endpoint) {
+        assert!(tokio::time::Instant::now() < deadline, "{e}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     expect(&rep, &["two"]).await;
     send(&rep, &["two"]).await;
     expect(&req, &["two"]).await;

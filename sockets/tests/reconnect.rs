@@ -131,3 +131,28 @@ async fn backs_off_to_the_maximum() {
         assert_eq!(intervals, [10, 20, 40, 40, 40], "{transport:?}");
     }
 }
+
+/// A connect to a free local port that is given that very port as its source reaches
+/// itself (TCP's simultaneous open, which Linux allows for a port of its ephemeral
+/// range). That is nobody listening, not a peer: a DEALER must not get its own
+/// messages back, and retries as for a refused connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_reaches_itself_is_not_a_peer() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dealer = socket(SocketType::Dealer);
+    let mut monitor = dealer.monitor();
+    // Leaving from the port it goes to: the kernel's simultaneous open, every time.
+    dealer
+        .connect(&format!("tcp://127.0.0.1:{port};127.0.0.1:{port}"))
+        .unwrap();
+    wait_event(&mut monitor, |k| matches!(k, EventKind::ConnectRetried(_))).await;
+    send(&dealer, &["to nobody"]).await;
+    assert!(
+        tokio::time::timeout(QUIET, dealer.recv()).await.is_err(),
+        "the DEALER got its own message back"
+    );
+}

@@ -81,9 +81,25 @@ pub(super) async fn dial_tcp(tcp: &TcpEndpoint, ipv6: bool) -> io::Result<TcpStr
             socket.bind(SocketAddr::new(ip, source.port().to_u16()))?;
         }
         match socket.connect(address).await {
+            // On Linux a connect to a free port of the local ephemeral range can be
+            // given that very port as its source and so reach itself (TCP's
+            // simultaneous open): a connection with no peer behind it, that would
+            // hand this socket its own messages and hold the port against the bind
+            // that is to serve it. Nobody listens there: the connect failed.
+            Ok(stream) if reached_itself(&stream) => {
+                last = io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    format!("the connection to {address} reached itself: nobody listens there"),
+                );
+            }
             Ok(stream) => return Ok(stream),
             Err(e) => last = e,
         }
     }
     Err(last)
+}
+
+/// Whether a connection's two ends are the same address and port.
+fn reached_itself(stream: &TcpStream) -> bool {
+    matches!((stream.local_addr(), stream.peer_addr()), (Ok(local), Ok(peer)) if local == peer)
 }
