@@ -388,7 +388,14 @@ impl Link {
                     return Poll::Ready(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match self.wire.poll_read_ready(cx) {
+                    // A thread waiting in the kernel on this wire is woken by the
+                    // kernel for it; tokio need wake nobody (see `wait`).
+                    let waker = if crate::wait::watches(self) {
+                        Waker::noop()
+                    } else {
+                        cx.waker()
+                    };
+                    match self.wire.poll_read_ready(&mut Context::from_waker(waker)) {
                         Poll::Ready(Ok(())) => continue,
                         Poll::Ready(Err(e)) => {
                             io.failure = Some(e.into());
