@@ -24,8 +24,9 @@
 //! itself; a PONG it owes, or a heartbeat deadline a PING brought forward, wakes the
 //! engine if the application cannot settle it at once.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Read};
+use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -126,13 +127,20 @@ impl Wire {
     /// socket also clears tokio's record, so the engine is not woken for data already
     /// taken (tokio clears only what it had recorded before).
     fn read_woken(&self, buffer: &mut BytesMut, room: usize) -> io::Result<usize> {
-        let start = buffer.len();
-        buffer.resize(start + room, 0);
+        buffer.reserve(room);
+        let spare = &mut buffer.spare_capacity_mut()[..room];
         let got = match self {
-            Wire::Tcp(s) => (&*socket2::SockRef::from(s)).read(&mut buffer[start..]),
-            Wire::Ipc(s) => (&*socket2::SockRef::from(s)).read(&mut buffer[start..]),
+            Wire::Tcp(s) => socket2::SockRef::from(s).recv(spare),
+            Wire::Ipc(s) => socket2::SockRef::from(s).recv(spare),
         };
-        buffer.truncate(start + got.as_ref().map_or(0, |n| *n));
+        if let Ok(n) = got {
+            // SAFETY: recv(2) wrote the first `n` bytes of `spare`, the room after
+            // the buffer's initialised `len()` bytes (it returns how many it wrote,
+            // at most `spare.len()`, which `reserve` made fit the capacity). So the
+            // first `len() + n` bytes are initialised and within the capacity.
+            // Exercised by tests/wait_for_receive.rs (1 B to 300 kB over tcp and ipc).
+            unsafe { buffer.set_len(buffer.len() + n) };
+        }
         match got {
             Ok(n) if n > 0 && n < room => self.forget_readable(),
             Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => self.forget_readable(),
@@ -350,6 +358,36 @@ impl Link {
         !self.is_retired() && io.failure.is_none() && io.conn.is_ready()
     }
 
+    /// The connection and the inbound pipe, for a caller about to read one into the
+    /// other; `None` while the engine holds the connection, before the peer is
+    /// attached, once the connection is no longer open or its stream ended, or while
+    /// the pipe is at its HWM.
+    fn read_turn(&self) -> Option<(MutexGuard<'_, Io>, &Arc<Pipe>)> {
+        let inp = self.inp.get()?;
+        let io = self.io.try_lock().ok()?;
+        if !self.is_open(&io) || io.eof || inp.is_full() {
+            return None;
+        }
+        Some((io, inp))
+    }
+
+    /// Ends a caller's read: what it read (`Ok(n)`, n > 0) goes decoded into the
+    /// inbound pipe; the end of the stream (`Ok(0)`, or `eof` set) or a failure is
+    /// left for the engine, which is woken for it, as for anything settling left.
+    fn finish_read(&self, mut io: MutexGuard<'_, Io>, inp: &Arc<Pipe>, read: io::Result<usize>) {
+        match read {
+            Ok(0) => io.eof = true,
+            Ok(_) => {
+                if self.settle(&mut io, inp) && !io.eof {
+                    return;
+                }
+            }
+            Err(e) => io.failure = Some(e.into()),
+        }
+        drop(io);
+        self.wake_engine();
+    }
+
     /// Reads from the connection into the inbound pipe, for a `recv` that found
     /// nothing queued: `Ready` once it moved something there (or met something the
     /// engine must act on, which it has been woken for); `Pending` once the task
@@ -357,62 +395,39 @@ impl Link {
     /// also waits on the socket's readiness: if the engine is busy with the
     /// connection, it is the one that reads.
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(inp) = self.inp.get() else {
+        let Some((mut io, inp)) = self.read_turn() else {
             return Poll::Pending;
         };
-        let Ok(mut io) = self.io.try_lock() else {
-            return Poll::Pending;
-        };
-        if !self.is_open(&io) || io.eof || inp.is_full() {
-            return Poll::Pending;
-        }
         loop {
             let room = io.read_room;
             let buffer = io.conn.recv_buffer();
             buffer.reserve(room);
             let spare = buffer.capacity() - buffer.len();
-            match self.wire.try_read(buffer) {
-                Ok(0) => {
-                    io.eof = true;
-                    drop(io);
-                    self.wake_engine();
-                    return Poll::Ready(());
-                }
-                Ok(n) => {
-                    io.grow_or_shrink(n, spare);
-                    let settled = self.settle(&mut io, inp);
-                    drop(io);
-                    if !settled {
-                        self.wake_engine();
-                    }
-                    return Poll::Ready(());
-                }
+            let read = match self.wire.try_read(buffer) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // A thread waiting in the kernel on this wire is woken by the
-                    // kernel for it; tokio need wake nobody (see `wait`).
-                    let waker = if crate::wait::watches(self) {
+                    // kernel for it; tokio need wake nobody (see `WatchedWire`).
+                    let waker = if self.is_watched_here() {
                         Waker::noop()
                     } else {
                         cx.waker()
                     };
                     match self.wire.poll_read_ready(&mut Context::from_waker(waker)) {
                         Poll::Ready(Ok(())) => continue,
-                        Poll::Ready(Err(e)) => {
-                            io.failure = Some(e.into());
-                            drop(io);
-                            self.wake_engine();
-                            return Poll::Ready(());
-                        }
+                        Poll::Ready(Err(e)) => Err(e),
                         Poll::Pending => return Poll::Pending,
                     }
                 }
-                Err(e) => {
-                    io.failure = Some(e.into());
-                    drop(io);
-                    self.wake_engine();
-                    return Poll::Ready(());
+                Ok(n) => {
+                    if n > 0 {
+                        io.grow_or_shrink(n, spare);
+                    }
+                    Ok(n)
                 }
-            }
+                Err(e) => Err(e),
+            };
+            self.finish_read(io, inp, read);
+            return Poll::Ready(());
         }
     }
 
@@ -423,51 +438,40 @@ impl Link {
     /// act on (which it has been woken for). Nothing when the engine holds the
     /// connection (it reads then) or the inbound pipe is full.
     pub(crate) fn read_woken(&self) -> bool {
-        let Some(inp) = self.inp.get() else {
+        let Some((mut io, inp)) = self.read_turn() else {
             return false;
         };
-        let Ok(mut io) = self.io.try_lock() else {
-            return false;
-        };
-        if !self.is_open(&io) || io.eof || inp.is_full() {
-            return false;
-        }
         // A round trip's message is small: the least room, read again while it
         // fills, up to what one read of the engine's may take.
         let mut got = 0;
-        while got < READ_MAX {
-            let buffer = io.conn.recv_buffer();
-            match self.wire.read_woken(buffer, READ_MIN) {
+        let read = loop {
+            match self.wire.read_woken(io.conn.recv_buffer(), READ_MIN) {
                 Ok(0) => {
                     io.eof = true;
-                    drop(io);
-                    self.wake_engine();
-                    return true;
+                    break Ok(got);
                 }
                 Ok(n) => {
                     got += n;
-                    if n < READ_MIN {
-                        break;
+                    if n < READ_MIN || got >= READ_MAX {
+                        break Ok(got);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(got),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    io.failure = Some(e.into());
-                    drop(io);
-                    self.wake_engine();
-                    return true;
-                }
+                Err(e) => break Err(e),
             }
-        }
-        if got == 0 {
+        };
+        if matches!(read, Ok(0)) && !io.eof {
             return false;
         }
-        if !self.settle(&mut io, inp) {
-            drop(io);
-            self.wake_engine();
-        }
+        self.finish_read(io, inp, read);
         true
+    }
+
+    /// Whether the calling thread waits in the kernel on this link's wire (see
+    /// [`WatchedWire`]).
+    fn is_watched_here(&self) -> bool {
+        WATCHED.get() == address(self)
     }
 
     /// Decodes what was read, hands the messages to the inbound pipe and writes what
@@ -513,6 +517,43 @@ impl Link {
         if self.wire.poll_read_ready(&mut cx).is_ready() {
             waker.wake();
         }
+    }
+}
+
+thread_local! {
+    /// The link whose wire this thread waits on in `poll(2)` (its address, only
+    /// ever compared), or 0.
+    static WATCHED: Cell<usize> = const { Cell::new(0) };
+}
+
+fn address(link: &Link) -> usize {
+    std::ptr::from_ref(link) as usize
+}
+
+/// The wire a thread outside the runtime waits on in the kernel (see `wait`), for
+/// as long as this lives. Meanwhile a `recv` reading that link gives tokio no waker
+/// for its readability: the kernel wakes the thread for it, and a wake from the I/O
+/// thread, which sees the same edge, would only ring the thread's bell for nothing.
+pub(crate) struct WatchedWire {
+    before: usize,
+}
+
+impl WatchedWire {
+    pub(crate) fn enter() -> WatchedWire {
+        WatchedWire {
+            before: WATCHED.get(),
+        }
+    }
+
+    /// The link whose wire this thread watches now, if any.
+    pub(crate) fn set(&self, link: Option<&Link>) {
+        WATCHED.set(link.map_or(0, address));
+    }
+}
+
+impl Drop for WatchedWire {
+    fn drop(&mut self) {
+        WATCHED.set(self.before);
     }
 }
 

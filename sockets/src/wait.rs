@@ -13,7 +13,6 @@
 //! The waker rings the bell only while the thread sleeps in `poll`; while it runs,
 //! a wake only marks that the receive should be polled again before sleeping.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::os::fd::{AsFd, OwnedFd};
 use std::pin::pin;
@@ -23,7 +22,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use rustix::event::{EventfdFlags, PollFd, PollFlags};
 
-use crate::direct::Link;
+use crate::direct::{Link, WatchedWire};
 
 /// The thread is polling the future.
 const RUNNING: u8 = 0;
@@ -105,14 +104,14 @@ pub(crate) fn run<F: Future>(link: Option<Arc<Link>>, work: F) -> F::Output {
     let mut cx = Context::from_waker(&waker);
     let mut work = pin!(work);
     let mut idle_wakes = 0;
-    let _watching = Watching::enter();
+    let watched = WatchedWire::enter();
     loop {
         let watch = link
             .as_deref()
             .filter(|link| idle_wakes < IDLE_WAKES && !link.is_retired());
         // The kernel will wake this thread for the wire itself: the receive need not
-        // have the I/O thread ring the bell for it too (see `watches`).
-        WATCHING.set(watch.map_or(0, address));
+        // have the I/O thread ring the bell for it too.
+        watched.set(watch);
         sleeper.state.store(RUNNING, Ordering::Release);
         if let Poll::Ready(output) = work.as_mut().poll(&mut cx) {
             return output;
@@ -135,39 +134,6 @@ pub(crate) fn run<F: Future>(link: Option<Arc<Link>>, work: F) -> F::Output {
                 idle_wakes += 1;
             }
         }
-    }
-}
-
-thread_local! {
-    /// The link whose descriptor this thread watches in `poll(2)` while it waits
-    /// (its address, only ever compared), or 0.
-    static WATCHING: Cell<usize> = const { Cell::new(0) };
-}
-
-fn address(link: &Link) -> usize {
-    std::ptr::from_ref(link) as usize
-}
-
-/// Whether the calling thread waits in the kernel on `link`'s descriptor: then a
-/// receive on it registers no waker for the stream's readability with tokio, as the
-/// kernel wakes the thread for that itself, and a wake from the I/O thread would
-/// only ring the bell (an eventfd write there, a read here) for nothing.
-pub(crate) fn watches(link: &Link) -> bool {
-    WATCHING.get() == address(link)
-}
-
-/// Restores the thread's watched link when a wait ends, however it ends.
-struct Watching(usize);
-
-impl Watching {
-    fn enter() -> Watching {
-        Watching(WATCHING.get())
-    }
-}
-
-impl Drop for Watching {
-    fn drop(&mut self) {
-        WATCHING.set(self.0);
     }
 }
 

@@ -6,9 +6,11 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::*;
@@ -30,11 +32,43 @@ fn text(message: &Message) -> &[u8] {
     &message.frames()[0]
 }
 
+/// Runs `make`'s future on a thread and a current-thread runtime of its own: a
+/// peer whose engine the tested thread's runtime does not drive.
+fn peer<F, T>(make: impl FnOnce() -> F + Send + 'static) -> JoinHandle<T>
+where
+    F: Future<Output = T>,
+    T: Send + 'static,
+{
+    std::thread::spawn(move || {
+        let runtime = Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(make())
+    })
+}
+
+/// Ends the test binary with a message if the test holding it has not finished
+/// within [`LIMIT`]: a wait in the kernel that nothing ends would otherwise hang
+/// the run instead of failing it.
+struct Watchdog(#[allow(dead_code)] mpsc::Sender<()>);
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn watchdog(test: &'static str) -> Watchdog {
+    let (alive, dropped) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = dropped.recv_timeout(LIMIT) {
+            eprintln!("{test}: still waiting after {LIMIT:?}");
+            std::process::abort();
+        }
+    });
+    Watchdog(alive)
+}
+
 /// With the I/O thread stuck in a task, a REP blocked in a receive still gets the
 /// request its lone peer sends, and its reply still goes out: the kernel woke the
 /// receiving thread, which read the connection itself.
 #[test]
 fn the_kernel_wakes_a_blocked_receive_while_the_io_thread_is_busy() {
+    let _watchdog = watchdog("the_kernel_wakes_a_blocked_receive_while_the_io_thread_is_busy");
     for transport in STREAMS {
         let io = io_thread();
         let _entered = io.enter();
@@ -42,17 +76,14 @@ fn the_kernel_wakes_a_blocked_receive_while_the_io_thread_is_busy() {
         let endpoint = bind(&rep, transport, "kernel-wake");
 
         let (go_tx, go_rx) = mpsc::channel::<()>();
-        let peer = std::thread::spawn(move || {
-            let runtime = Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                let req = socket(SocketType::Req);
-                req.connect(&endpoint).unwrap();
-                req.send("warm-up").await.unwrap();
-                recv(&req).await;
-                go_rx.recv().unwrap();
-                req.send("while-busy").await.unwrap();
-                text(&recv(&req).await).to_vec()
-            })
+        let peer = peer(move || async move {
+            let req = socket(SocketType::Req);
+            req.connect(&endpoint).unwrap();
+            req.send("warm-up").await.unwrap();
+            recv(&req).await;
+            go_rx.recv().unwrap();
+            req.send("while-busy").await.unwrap();
+            text(&recv(&req).await).to_vec()
         });
 
         let first = wait_for_receive(&rep, rep.recv()).unwrap();
@@ -85,6 +116,7 @@ fn the_kernel_wakes_a_blocked_receive_while_the_io_thread_is_busy() {
 /// RCVTIMEO ends a receive that waits in the kernel on a quiet connection.
 #[test]
 fn rcvtimeo_ends_a_wait_on_a_quiet_connection() {
+    let _watchdog = watchdog("rcvtimeo_ends_a_wait_on_a_quiet_connection");
     for transport in STREAMS {
         let io = io_thread();
         let _entered = io.enter();
@@ -110,6 +142,7 @@ fn rcvtimeo_ends_a_wait_on_a_quiet_connection() {
 /// A message from a second peer ends a wait on the first peer's connection.
 #[test]
 fn a_message_from_another_peer_ends_the_wait() {
+    let _watchdog = watchdog("a_message_from_another_peer_ends_the_wait");
     for transport in STREAMS {
         let io = io_thread();
         let _entered = io.enter();
@@ -121,16 +154,13 @@ fn a_message_from_another_peer_ends_the_wait() {
         let got = wait_for_receive(&pull, pull.recv()).unwrap();
         assert_eq!(text(&got), b"first");
 
-        let second = std::thread::spawn(move || {
-            let runtime = Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                let push = socket(SocketType::Push);
-                push.connect(&endpoint).unwrap();
-                push.send("second").await.unwrap();
-                // Stay until the message is surely out.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                push.close().await;
-            });
+        let second = peer(move || async move {
+            let push = socket(SocketType::Push);
+            push.connect(&endpoint).unwrap();
+            push.send("second").await.unwrap();
+            // Stay until the message is surely out.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            push.close().await;
         });
         let got = wait_for_receive(&pull, pull.recv()).unwrap();
         assert_eq!(text(&got), b"second", "{transport:?}");
@@ -142,6 +172,7 @@ fn a_message_from_another_peer_ends_the_wait() {
 /// room come through whole, the blocking API's receive waiting in the kernel.
 #[test]
 fn blocking_round_trips_of_every_size_come_whole() {
+    let _watchdog = watchdog("blocking_round_trips_of_every_size_come_whole");
     for transport in STREAMS {
         let rep = blocking::Socket::with_options(SocketType::Rep, quick()).unwrap();
         rep.bind(&transport.endpoint("kernel-sizes")).unwrap();

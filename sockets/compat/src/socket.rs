@@ -114,34 +114,27 @@ impl Socket {
 
     /// Runs `work` on the runtime until it is done or the context is destroyed.
     pub(crate) fn block<T>(&self, work: impl Future<Output = purezmq::Result<T>>) -> Result<T> {
-        self.block_on(work, false)
+        self.check_term()?;
+        wait(self.until_destroyed(work))
     }
 
     /// As [`block`](Self::block), for a receive: the thread waits in the kernel on
     /// the socket's lone connection, if it has one, and reads it when the kernel
     /// wakes it (see `wait_receiving`).
     fn block_receiving<T>(&self, work: impl Future<Output = purezmq::Result<T>>) -> Result<T> {
-        self.block_on(work, true)
+        self.check_term()?;
+        wait_receiving(self.inner(), self.until_destroyed(work))
     }
 
-    fn block_on<T>(
+    /// `work`, ended with `ETERM` if the context is destroyed first.
+    async fn until_destroyed<T>(
         &self,
         work: impl Future<Output = purezmq::Result<T>>,
-        receiving: bool,
     ) -> Result<T> {
-        self.check_term()?;
-        let terminated = &self.context.inner.terminated;
-        let work = async {
-            tokio::select! {
-                biased;
-                () = terminated.cancelled() => Err(Error::ETERM),
-                result = work => result.map_err(from_purezmq),
-            }
-        };
-        if receiving {
-            wait_receiving(self.inner(), work)
-        } else {
-            wait(work)
+        tokio::select! {
+            biased;
+            () = self.context.inner.terminated.cancelled() => Err(Error::ETERM),
+            result = work => result.map_err(from_purezmq),
         }
     }
 
