@@ -47,9 +47,15 @@ impl Message {
 
     /// Inserts a frame at the front (a routing envelope, say).
     pub fn push_front(&mut self, frame: impl Into<Bytes>) {
-        let mut frames = self.take_frames();
-        frames.insert(0, frame.into());
-        *self = Message::from(frames);
+        let frame = frame.into();
+        match &mut self.frames {
+            Frames::Many(frames) if frames.is_empty() => self.frames = Frames::One(frame),
+            Frames::Many(frames) => frames.insert(0, frame),
+            Frames::One(first) => {
+                let first = core::mem::take(first);
+                self.frames = Frames::Many(alloc::vec![frame, first]);
+            }
+        }
     }
 
     /// The frames in order.
@@ -84,7 +90,10 @@ impl Message {
 
     /// Total octets over all frames.
     pub fn size(&self) -> usize {
-        self.frames().iter().map(Bytes::len).sum()
+        match &self.frames {
+            Frames::One(frame) => frame.len(),
+            Frames::Many(frames) => frames.iter().map(Bytes::len).sum(),
+        }
     }
 }
 
@@ -125,11 +134,71 @@ impl From<alloc::string::String> for Message {
 }
 
 impl<F: Into<Bytes>> FromIterator<F> for Message {
-    /// A message of these frames, in order.
+    /// A message of these frames, in order; one frame allocates nothing more.
     fn from_iter<I: IntoIterator<Item = F>>(frames: I) -> Message {
-        Message::from(frames.into_iter().map(Into::into).collect::<Vec<Bytes>>())
+        let mut frames = frames.into_iter().map(Into::into);
+        let Some(first) = frames.next() else {
+            return Message::new();
+        };
+        let Some(second) = frames.next() else {
+            return Message::from(first);
+        };
+        let mut many = Vec::with_capacity(2 + frames.size_hint().0);
+        many.push(first);
+        many.push(second);
+        many.extend(frames);
+        Message {
+            frames: Frames::Many(many),
+        }
     }
 }
+
+impl IntoIterator for Message {
+    type Item = Bytes;
+    type IntoIter = IntoFrames;
+
+    /// The frames, in order, taken apart without allocating (unlike
+    /// [`into_frames`](Message::into_frames) for a one-frame message).
+    fn into_iter(self) -> IntoFrames {
+        IntoFrames(match self.frames {
+            Frames::One(frame) => Remaining::One(Some(frame)),
+            Frames::Many(frames) => Remaining::Many(frames.into_iter()),
+        })
+    }
+}
+
+/// The frames of a [`Message`], by value, in order.
+#[derive(Debug)]
+pub struct IntoFrames(Remaining);
+
+#[derive(Debug)]
+enum Remaining {
+    One(Option<Bytes>),
+    Many(alloc::vec::IntoIter<Bytes>),
+}
+
+impl Iterator for IntoFrames {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        match &mut self.0 {
+            Remaining::One(frame) => frame.take(),
+            Remaining::Many(frames) => frames.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            Remaining::One(frame) => {
+                let n = usize::from(frame.is_some());
+                (n, Some(n))
+            }
+            Remaining::Many(frames) => frames.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for IntoFrames {}
 
 impl<'a> IntoIterator for &'a Message {
     type Item = &'a Bytes;
@@ -159,6 +228,22 @@ mod tests {
         assert_eq!(frames(&m), [&b"id"[..], b"a", b"b"]);
         assert_eq!(m.size(), 4);
         assert_eq!(m.into_frames().len(), 3);
+    }
+
+    #[test]
+    fn taken_apart_and_collected_again_keeps_the_frames() {
+        for texts in [&[][..], &["a"][..], &["a", "b", "c"][..]] {
+            let m: Message = texts.iter().copied().collect();
+            assert_eq!(m.len(), texts.len());
+            assert_eq!(m.clone().into_iter().len(), texts.len());
+            let again: Message = m.clone().into_iter().collect();
+            assert_eq!(again, m);
+            let mut front = m.clone();
+            front.push_front("id");
+            assert_eq!(front.len(), texts.len() + 1);
+            assert_eq!(front.frames()[0], "id");
+            assert_eq!(&front.frames()[1..], m.frames());
+        }
     }
 
     #[test]

@@ -29,12 +29,13 @@ impl Policy for Rep {
             let Some(delimiter) = frames.iter().position(|f| f.is_empty()) else {
                 continue; // no envelope: libzmq drops such a request
             };
-            let body = frames.split_off(delimiter + 1);
+            // The envelope keeps the allocation; a one-frame body needs none.
+            let body: Message = frames.drain(delimiter + 1..).collect();
             if body.is_empty() {
                 continue;
             }
             self.answering = Some((peer, frames));
-            return Ok(Some(Message::from(body)));
+            return Ok(Some(body));
         }
         Ok(None)
     }
@@ -47,7 +48,7 @@ impl Policy for Rep {
             );
         };
         if let Some(p) = cx.peers.get(&peer) {
-            envelope.extend(message.into_frames());
+            envelope.extend(message);
             // libzmq drops a reply its peer has no room for, or whose peer is gone.
             if !p.out.is_full() {
                 p.out.push(Message::from(envelope));

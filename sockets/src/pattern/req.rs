@@ -56,7 +56,7 @@ impl Policy for Req {
             frames.push(Bytes::copy_from_slice(&self.request_id.to_be_bytes()));
         }
         frames.push(Bytes::new());
-        frames.extend(message.into_frames());
+        frames.extend(message);
         pipe.push(Message::from(frames));
         self.awaiting_reply = true;
         self.peer = Some(peer);
@@ -79,7 +79,7 @@ impl Policy for Req {
             if Some(peer) != self.peer {
                 continue; // a late reply to an earlier request, or a stray message
             }
-            let mut frames = message.into_frames().into_iter();
+            let mut frames = message.into_iter();
             if cx.options.req_correlate {
                 let id = frames.next();
                 if id.as_deref() != Some(&self.request_id.to_be_bytes()[..]) {
@@ -89,12 +89,12 @@ impl Policy for Req {
             if !frames.next().is_some_and(|f| f.is_empty()) {
                 continue; // no empty delimiter: not a reply
             }
-            let body: Vec<Bytes> = frames.collect();
+            let body: Message = frames.collect();
             if body.is_empty() {
                 continue;
             }
             self.awaiting_reply = false;
-            return Ok(Some(Message::from(body)));
+            return Ok(Some(body));
         }
         Ok(None)
     }
