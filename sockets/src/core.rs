@@ -470,12 +470,44 @@ impl Core {
         state.recv(&self.readiness)
     }
 
+    /// Receives as [`try_recv`](Self::try_recv) does, for a receiver that has been
+    /// waiting: one wake-up may stand for several messages (a pipe signals only
+    /// when it turns non-empty), so a waiter that takes one while others remain
+    /// wakes the next waiter, which would otherwise sleep beside them.
+    pub(crate) fn try_recv_waited(&self) -> Result<Option<Message>, Error> {
+        let (message, more) = {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(Error::Closed);
+            }
+            let message = state.recv(&self.readiness)?;
+            let more = message.is_some() && self.may_have_more(&mut state);
+            (message, more)
+        };
+        if more {
+            self.readiness.readable.notify_one();
+        }
+        Ok(message)
+    }
+
+    /// Whether messages may remain after a receive: a pipe still in the fair
+    /// queue's rotation, or one listed since.
+    fn may_have_more(&self, state: &mut State) -> bool {
+        state
+            .pattern
+            .fair_queue()
+            .is_some_and(|queue| queue.may_have_more())
+            || self.readiness.has_pending()
+    }
+
     /// Moves up to `max` queued messages to the back of `into` under one lock;
-    /// returns how many.
+    /// returns how many. A receiver that has been `waited` passes the wake-up on
+    /// when messages remain (see [`try_recv_waited`](Self::try_recv_waited)).
     pub(crate) fn try_recv_batch(
         &self,
         into: &mut VecDeque<Message>,
         max: usize,
+        waited: bool,
     ) -> Result<usize, Error> {
         let mut state = self.lock();
         if state.closed {
@@ -497,6 +529,10 @@ impl Core {
                 Err(e) => return Err(e),
             }
             taken += 1;
+        }
+        if waited && taken > 0 && self.may_have_more(&mut state) {
+            drop(state);
+            self.readiness.readable.notify_one();
         }
         Ok(taken)
     }

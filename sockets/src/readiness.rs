@@ -112,6 +112,12 @@ impl<P> Readiness<P> {
         }
     }
 
+    /// Whether pipes may have been listed since the last
+    /// [`take_ready`](Readiness::take_ready).
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
     /// Moves the pipes listed since the last call into `into`.
     pub(crate) fn take_ready(&self, into: &mut Vec<Arc<P>>) {
         // A plain load first: this runs once per message received, and a

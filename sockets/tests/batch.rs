@@ -104,3 +104,61 @@ async fn same_socket_tells_handles_apart() {
     assert!(one.same_socket(&one.clone()));
     assert!(!one.same_socket(&other));
 }
+
+/// A pipe signals once when it turns non-empty, however many messages a batch puts
+/// in it: a receiver woken by that signal that leaves messages behind wakes the next
+/// one, so that two receivers waiting on one socket each get one of a batch of two.
+async fn waiting_receivers_share_one_wake_up(flavor: &str) {
+    for (kind, endpoint) in [
+        ("recv", format!("inproc://batch-two-waiters-{flavor}")),
+        (
+            "recv_batch",
+            format!("inproc://batch-two-waiters-{flavor}-batched"),
+        ),
+    ] {
+        let pull = socket(SocketType::Pull, 1000);
+        pull.bind(&endpoint).unwrap();
+        let push = socket(SocketType::Push, 1000);
+        push.connect(&endpoint).unwrap();
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let pull = pull.clone();
+                tokio::spawn(async move {
+                    if kind == "recv" {
+                        timeout(WAIT, pull.recv()).await.map(Result::unwrap)
+                    } else {
+                        let mut into = VecDeque::new();
+                        let taken = timeout(WAIT, pull.recv_batch(&mut into, 1)).await;
+                        taken.map(|n| {
+                            assert_eq!(n.unwrap(), 1);
+                            into.pop_front().unwrap()
+                        })
+                    }
+                })
+            })
+            .collect();
+        // Both wait before anything is sent.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut batch: VecDeque<Message> = ["a", "b"].into_iter().map(Message::from).collect();
+        push.send_batch(&mut batch).await.unwrap();
+        let mut got = Vec::new();
+        for receiver in receivers {
+            let message = receiver.await.unwrap().unwrap_or_else(|_| {
+                panic!("{kind} on a {flavor} runtime: a receiver slept beside a queued message")
+            });
+            got.push(message);
+        }
+        got.sort_by(|a, b| a.frames()[0].cmp(&b.frames()[0]));
+        assert_eq!(got, [Message::from("a"), Message::from("b")], "{kind}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn waiting_receivers_share_one_wake_up_on_one_thread() {
+    waiting_receivers_share_one_wake_up("current-thread").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_receivers_share_one_wake_up_on_several_threads() {
+    waiting_receivers_share_one_wake_up("multi-thread").await;
+}

@@ -93,6 +93,11 @@ impl FairQueue {
         None
     }
 
+    /// Whether a pipe is still in the rotation: it may hold messages.
+    pub(crate) fn may_have_more(&self) -> bool {
+        !self.rotation.is_empty()
+    }
+
     /// Takes `pipe` out of the rotation, dropping what was taken from it and not yet
     /// received.
     pub(crate) fn discard(&mut self, pipe: &Arc<Pipe>) {

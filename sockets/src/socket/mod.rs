@@ -439,7 +439,7 @@ impl Socket {
             loop {
                 let mut readable = pin!(readiness.readable.notified());
                 readable.as_mut().enable();
-                if let Some(message) = self.core().try_recv()? {
+                if let Some(message) = self.core().try_recv_waited()? {
                     return Ok(message);
                 }
                 if turn.as_ref().is_some_and(|turn| turn.link.is_retired()) {
@@ -489,7 +489,7 @@ impl Socket {
     /// lock once; returns how many. Devices use it to move traffic in batches.
     pub fn try_recv_batch(&self, into: &mut VecDeque<Message>, max: usize) -> Result<usize> {
         self.core().sending.store(false, Ordering::Relaxed);
-        self.core().try_recv_batch(into, max)
+        self.core().try_recv_batch(into, max, false)
     }
 
     /// Waits until at least one message is queued, then moves up to `max` of them to
@@ -499,7 +499,7 @@ impl Socket {
     /// are either in `into` or still in the socket.
     pub async fn recv_batch(&self, into: &mut VecDeque<Message>, max: usize) -> Result<usize> {
         self.core().sending.store(false, Ordering::Relaxed);
-        let taken = self.core().try_recv_batch(into, max)?;
+        let taken = self.core().try_recv_batch(into, max, false)?;
         if taken > 0 || max == 0 {
             return Ok(taken);
         }
@@ -507,7 +507,7 @@ impl Socket {
         loop {
             let mut readable = pin!(readiness.readable.notified());
             readable.as_mut().enable();
-            let taken = self.core().try_recv_batch(into, max)?;
+            let taken = self.core().try_recv_batch(into, max, true)?;
             if taken > 0 {
                 return Ok(taken);
             }
