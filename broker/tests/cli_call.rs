@@ -404,8 +404,9 @@ fn call_and_echo_through_a_curve_broker_with_its_public_key() {
     let port = free_port();
     let endpoint = format!("tcp://127.0.0.1:{port}");
     let broker = Running::start(&["broker", &endpoint, "--curve", "--cert", cert]);
-    cli_util::wait_listening(port);
     // The broker writes its certificate before it binds.
+    cli_util::wait_file(&dir.path().join("broker.key_secret"));
+    cli_util::wait_listening(port);
     let echo = Running::start(&["echo", "--broker", &endpoint, "--server-key", cert]);
     assert_eq!(
         call_once_registered(&[

@@ -18,9 +18,35 @@ pub fn purezmq_cmd() -> assert_cmd::Command {
 }
 
 /// A TCP port nobody listens on right now.
+///
+/// Never the same port twice in one test binary: the tests run side by side, and
+/// the kernel may hand a port just let go to the next bind to port 0, so that two
+/// tests would start their servers on one port (and one test's wait for its server
+/// to listen could be answered by the other's).
 pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
+/// Waits until `path` exists and is not empty (a file another process writes).
+pub fn wait_file(path: &std::path::Path) {
+    let start = Instant::now();
+    while std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} was not written",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A running `purezmq`, killed when dropped.
