@@ -463,51 +463,54 @@ impl Core {
 
     /// Receives now if a message is queued.
     pub(crate) fn try_recv(&self) -> Result<Option<Message>, Error> {
-        let mut state = self.lock();
-        if state.closed {
-            return Err(Error::Closed);
-        }
-        state.recv(&self.readiness)
+        self.receive_one(false)
     }
 
-    /// Receives as [`try_recv`](Self::try_recv) does, for a receiver that has been
-    /// waiting: one wake-up may stand for several messages (a pipe signals only
-    /// when it turns non-empty), so a waiter that takes one while others remain
-    /// wakes the next waiter, which would otherwise sleep beside them.
+    /// Receives as [`try_recv`](Self::try_recv) does, for a receiver counted as
+    /// waiting (see [`Readiness::receiver_waits`]).
     pub(crate) fn try_recv_waited(&self) -> Result<Option<Message>, Error> {
-        let (message, more) = {
+        self.receive_one(true)
+    }
+
+    /// One wake-up may stand for several messages (a pipe signals only when it turns
+    /// non-empty, and not while it is in the fair queue's rotation), so a receiver
+    /// that takes one while others may remain wakes a receiver waiting beside them.
+    fn receive_one(&self, counted_as_waiting: bool) -> Result<Option<Message>, Error> {
+        let (message, pass_on) = {
             let mut state = self.lock();
             if state.closed {
                 return Err(Error::Closed);
             }
             let message = state.recv(&self.readiness)?;
-            let more = message.is_some() && self.may_have_more(&mut state);
-            (message, more)
+            let pass_on = message.is_some() && self.should_pass_on(&mut state, counted_as_waiting);
+            (message, pass_on)
         };
-        if more {
+        if pass_on {
             self.readiness.readable.notify_one();
         }
         Ok(message)
     }
 
-    /// Whether messages may remain after a receive: a pipe still in the fair
-    /// queue's rotation, or one listed since.
-    fn may_have_more(&self, state: &mut State) -> bool {
-        state
-            .pattern
-            .fair_queue()
-            .is_some_and(|queue| queue.may_have_more())
-            || self.readiness.has_pending()
+    /// Whether another receiver waits and messages may remain after a receive: a
+    /// pipe still in the fair queue's rotation, or one listed since. One load when
+    /// nobody else waits.
+    fn should_pass_on(&self, state: &mut State, counted_as_waiting: bool) -> bool {
+        self.readiness.receivers_waiting() > usize::from(counted_as_waiting)
+            && (state
+                .pattern
+                .fair_queue()
+                .is_some_and(|queue| queue.may_have_more())
+                || self.readiness.has_pending())
     }
 
     /// Moves up to `max` queued messages to the back of `into` under one lock;
-    /// returns how many. A receiver that has been `waited` passes the wake-up on
-    /// when messages remain (see [`try_recv_waited`](Self::try_recv_waited)).
+    /// returns how many. Passes a wake-up on as [`try_recv`](Self::try_recv) does
+    /// (`counted_as_waiting`: the caller is one of the waiting receivers).
     pub(crate) fn try_recv_batch(
         &self,
         into: &mut VecDeque<Message>,
         max: usize,
-        waited: bool,
+        counted_as_waiting: bool,
     ) -> Result<usize, Error> {
         let mut state = self.lock();
         if state.closed {
@@ -530,7 +533,7 @@ impl Core {
             }
             taken += 1;
         }
-        if waited && taken > 0 && self.may_have_more(&mut state) {
+        if taken > 0 && self.should_pass_on(&mut state, counted_as_waiting) {
             drop(state);
             self.readiness.readable.notify_one();
         }

@@ -6,7 +6,7 @@
 //! cost what they did before.
 
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -24,6 +24,17 @@ pub(crate) struct Readiness<P> {
     /// Counts the wake-ups of `writable`, so that a waiter can tell whether one came
     /// since it last looked (see [`send_changed_since`](Readiness::send_changed_since)).
     send_changes: AtomicU64,
+    /// Receivers waiting on `readable` now (see [`receiver_waits`](Readiness::receiver_waits)).
+    receivers_waiting: AtomicUsize,
+}
+
+/// A receiver counted as waiting until this is dropped.
+pub(crate) struct WaitingReceiver<'a>(&'a AtomicUsize);
+
+impl Drop for WaitingReceiver<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// The pipes listed, and whether the socket has closed.
@@ -50,6 +61,7 @@ impl<P> Default for Readiness<P> {
             readable: Notify::new(),
             writable: Notify::new(),
             send_changes: AtomicU64::new(0),
+            receivers_waiting: AtomicUsize::new(0),
         }
     }
 }
@@ -110,6 +122,18 @@ impl<P> Readiness<P> {
             }
             woken.await;
         }
+    }
+
+    /// Counts a receiver as waiting on `readable` until the guard is dropped, so
+    /// that others know to pass on a wake-up they do not need.
+    pub(crate) fn receiver_waits(&self) -> WaitingReceiver<'_> {
+        self.receivers_waiting.fetch_add(1, Ordering::AcqRel);
+        WaitingReceiver(&self.receivers_waiting)
+    }
+
+    /// How many receivers wait on `readable` now.
+    pub(crate) fn receivers_waiting(&self) -> usize {
+        self.receivers_waiting.load(Ordering::Acquire)
     }
 
     /// Whether pipes may have been listed since the last

@@ -432,6 +432,7 @@ impl Socket {
         let timeout = self.core().lock().options.rcvtimeo;
         let readiness = Arc::clone(&self.core().readiness);
         let wait = async {
+            let _counted = readiness.receiver_waits();
             // With one tcp or ipc peer, read from its connection here rather than
             // wait for its engine to (see `direct`); the turn hands the stream's
             // read interest back to the engine when this future ends.
@@ -504,6 +505,7 @@ impl Socket {
             return Ok(taken);
         }
         let readiness = Arc::clone(&self.core().readiness);
+        let _counted = readiness.receiver_waits();
         loop {
             let mut readable = pin!(readiness.readable.notified());
             readable.as_mut().enable();
