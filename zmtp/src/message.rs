@@ -161,7 +161,7 @@ impl IntoIterator for Message {
     /// [`into_frames`](Message::into_frames) for a one-frame message).
     fn into_iter(self) -> IntoFrames {
         IntoFrames(match self.frames {
-            Frames::One(frame) => Remaining::One(Some(frame)),
+            Frames::One(frame) => Remaining::One(Some(frame).into_iter()),
             Frames::Many(frames) => Remaining::Many(frames.into_iter()),
         })
     }
@@ -173,7 +173,7 @@ pub struct IntoFrames(Remaining);
 
 #[derive(Debug)]
 enum Remaining {
-    One(Option<Bytes>),
+    One(core::option::IntoIter<Bytes>),
     Many(alloc::vec::IntoIter<Bytes>),
 }
 
@@ -182,17 +182,14 @@ impl Iterator for IntoFrames {
 
     fn next(&mut self) -> Option<Bytes> {
         match &mut self.0 {
-            Remaining::One(frame) => frame.take(),
+            Remaining::One(frame) => frame.next(),
             Remaining::Many(frames) => frames.next(),
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         match &self.0 {
-            Remaining::One(frame) => {
-                let n = usize::from(frame.is_some());
-                (n, Some(n))
-            }
+            Remaining::One(frame) => frame.size_hint(),
             Remaining::Many(frames) => frames.size_hint(),
         }
     }

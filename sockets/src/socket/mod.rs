@@ -392,7 +392,7 @@ impl Socket {
     /// Cancel-safe: messages wait in the socket's queues, so dropping the future (say,
     /// under `tokio::time::timeout`) loses none.
     pub async fn recv(&self) -> Result<Message> {
-        self.receive(Spin::OnSeveralThreads).await
+        self.receive(true).await
     }
 
     /// Receives as [`recv`](Socket::recv) does, but when nothing is queued waits at
@@ -400,11 +400,12 @@ impl Socket {
     /// is a round trip away (a REQ's reply, a REP's next request), where looking again
     /// only takes the CPU from the thread that delivers it.
     pub async fn recv_without_spin(&self) -> Result<Message> {
-        self.receive(Spin::Never).await
+        self.receive(false).await
     }
 
-    /// `recv`, looking again a few times before it waits if `spin` says so.
-    async fn receive(&self, spin: Spin) -> Result<Message> {
+    /// `recv`, looking again a few times before it waits if `spin` and on a
+    /// multi-threaded runtime.
+    async fn receive(&self, spin: bool) -> Result<Message> {
         self.core().sending.store(false, Ordering::Relaxed);
         if let Some(message) = self.core().try_recv()? {
             return Ok(message);
@@ -414,10 +415,7 @@ impl Socket {
         // the peer may need to send it.
         // Asked only now: which runtime runs this costs two atomic operations on its
         // handle, too much for every message when one is queued.
-        if spin == Spin::OnSeveralThreads
-            && on_several_threads()
-            && self.core().direct_link().is_none()
-        {
+        if spin && on_several_threads() && self.core().direct_link().is_none() {
             // Another thread may be about to deliver: look again a few times, backing
             // off, before parking this one (see RECV_SPIN_ROUNDS).
             for round in 0..RECV_SPIN_ROUNDS {
@@ -604,16 +602,6 @@ impl Socket {
             core.tasks.wait().await;
         }
     }
-}
-
-/// Whether a receive that finds nothing queued looks again a few times before it
-/// waits (see [`RECV_SPIN_ROUNDS`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Spin {
-    /// Only on a multi-threaded runtime.
-    OnSeveralThreads,
-    /// Never: the next message is a round trip away.
-    Never,
 }
 
 /// Whether the caller runs on a multi-threaded tokio runtime, where a message can
